@@ -1,0 +1,7 @@
+"""Matplotlib figures drawn from what the library computes. Each function takes an
+optional ``ax`` and returns the figure. Each helper module adds its public names below.
+"""
+
+from . import style
+
+__all__ = ["style"]
