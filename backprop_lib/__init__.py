@@ -13,13 +13,18 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "autodiff", "nn", "optim", "train", "data", "gradcheck", "probes", "ntk",
-    "viz", "widgets", "interop", "exercises", "doctor",
+    "viz", "widgets", "interop", "exercises",
 )
 
-__all__ = list(_SUBMODULES) + ["__version__"]
+__all__ = list(_SUBMODULES) + ["doctor", "__version__"]
 
 
 def __getattr__(name):
+    if name == "doctor":  # bp.doctor() checks the environment
+        from ._doctor import doctor
+
+        globals()["doctor"] = doctor
+        return doctor
     if name in _SUBMODULES:
         module = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = module
@@ -28,4 +33,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_SUBMODULES))
+    return sorted(set(globals()) | set(__all__))
