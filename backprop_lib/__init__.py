@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "autodiff", "nn", "optim", "train", "data", "gradcheck", "probes", "ntk",
-    "viz", "widgets", "interop", "exercises",
+    "viz", "widgets", "interop", "exercises", "claims",
 )
 
 __all__ = list(_SUBMODULES) + ["doctor", "__version__"]
