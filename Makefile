@@ -22,11 +22,13 @@ lab: $(STAMP)
 ## Lint, then every test: library, notebooks (nbval), browser
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax tests notebooks
 
 test-lib: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
