@@ -1,0 +1,14 @@
+"""One training loop that records a ``History``.
+
+    hist = bp.train.fit(net, loss_fn, (x, y), opt, epochs=20, batch_size=32, val_data=(xv, yv))
+    hist.loss, hist.val_acc, hist.diverged_at, print(hist.summary())
+    loss, acc = bp.train.evaluate(net, loss_fn, (x_test, y_test))
+    logits = bp.train.predict(net, x_test)
+"""
+
+from .batches import minibatches
+from .history import History
+from .loop import fit
+from .metrics import accuracy, evaluate, predict
+
+__all__ = ["fit", "History", "evaluate", "predict", "accuracy", "minibatches"]
