@@ -1,0 +1,68 @@
+"""Per-layer statistics a probe records, each a few lines of NumPy.
+
+RMS(v) = ‖v‖ / √size(v), so layers of different sizes compare on one axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Thresholds of the saturation measures (see ``saturated_fraction``).
+TANH_SATURATED = 0.99
+SIGMOID_MARGIN = 0.01
+
+
+def rms(v) -> float:
+    """‖v‖/√size(v), computed as m·√mean((v/m)²) with m = max|v| so that huge (but finite)
+    values of an exploding network do not overflow. ``inf`` if v holds inf, ``nan`` if NaN."""
+    v = np.asarray(v, dtype=np.float64)
+    if v.size == 0:
+        return float("nan")
+    with np.errstate(all="ignore"):
+        m = float(np.max(np.abs(v)))
+        if not np.isfinite(m) or m == 0.0:
+            return m
+        return m * float(np.sqrt(np.mean((v / m) ** 2)))
+
+
+def mean_std(a) -> tuple[float, float]:
+    """Mean and standard deviation over every element (nan if any element is non-finite)."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.size == 0 or not np.all(np.isfinite(a)):
+        return float("nan"), float("nan")
+    with np.errstate(all="ignore"):
+        return float(a.mean()), float(a.std())
+
+
+def saturated_fraction(a, kind: str | None) -> float:
+    """The fraction of saturated units of activation output ``a: (batch, units)``.
+
+    * ``"tanh"``: elements with |a| > 0.99 (where tanh′ = 1 − a² < 0.02);
+    * ``"sigmoid"``: elements within 0.01 of 0 or 1 (where σ′ = a(1 − a) < 0.0099);
+    * ``"relu"``: *dead units*: units whose output is exactly 0 for every example of the
+      batch (no gradient reaches their weights), as a fraction of the units.
+
+    ``nan`` when ``kind`` is None (no saturation measure for that activation).
+    """
+    if kind is None:
+        return float("nan")
+    a = np.asarray(a)
+    if a.size == 0:
+        return float("nan")
+    if kind == "tanh":
+        return float(np.mean(np.abs(a) > TANH_SATURATED))
+    if kind == "sigmoid":
+        return float(np.mean((a < SIGMOID_MARGIN) | (a > 1.0 - SIGMOID_MARGIN)))
+    if kind == "relu":
+        units = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(-1, 1)
+        return float(np.mean(np.all(units == 0, axis=0)))
+    raise ValueError(f"unknown saturation kind {kind!r}; expected 'tanh', 'sigmoid', 'relu' or None.")
+
+
+def histogram(a, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(counts, edges)`` of the finite elements of ``a`` (``bins`` equal bins over their range)."""
+    v = np.asarray(a, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return np.zeros(bins, dtype=np.int64), np.linspace(-1.0, 1.0, bins + 1)
+    return np.histogram(v, bins=bins)
