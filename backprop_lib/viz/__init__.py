@@ -3,5 +3,6 @@ optional ``ax`` and returns the figure. Each helper module adds its public names
 """
 
 from . import style
+from .graph import draw_graph, graph_layout
 
-__all__ = ["style"]
+__all__ = ["style", "draw_graph", "graph_layout"]
