@@ -67,6 +67,8 @@ def check_data(data, name: str, dtype=None):
         raise ValueError(f"{name} is empty (0 samples); pass at least one sample.")
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{name}: x contains NaN or infinite values; clean the data first.")
+    if np.issubdtype(y.dtype, np.floating) and not np.all(np.isfinite(y)):
+        raise ValueError(f"{name}: y contains NaN or infinite targets; clean the data first.")
     if dtype is not None and x.dtype != dtype:
         x = x.astype(dtype)
     if dtype is not None and np.issubdtype(y.dtype, np.floating) and y.dtype != dtype:

@@ -33,7 +33,7 @@ from .checks import (
     is_plateau,
 )
 from .history import History
-from .metrics import evaluate
+from .metrics import evaluate, is_nonfinite_error
 
 
 def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, scheduler=None,
@@ -65,7 +65,9 @@ def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, 
         progress: show a ``tqdm.auto`` bar over the optimizer steps with the running loss.
 
     A loss that becomes NaN or inf stops training without an exception:
-    ``history.diverged_at`` is the step and ``history.message`` says why.
+    ``history.diverged_at`` is the step and ``history.message`` says why. (Layers refuse
+    non-finite inputs; when that refusal comes from overflowing activations of a diverging
+    run, it counts as a NaN loss, and any other error is raised as usual.)
 
     Example::
 
@@ -109,11 +111,17 @@ def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, 
                     group = batches[start:start + accumulate]
                     lr = _current_lr(optimizer)
                     model.zero_grad()
-                    loss = _forward_backward(model, loss_fn, x, y, group)
+                    try:
+                        loss = _forward_backward(model, loss_fn, x, y, group)
+                        inside = ""
+                    except ValueError as err:
+                        if not is_nonfinite_error(err, model):
+                            raise
+                        loss, inside = math.nan, "non-finite values inside the network"
                     history.loss.append(loss)
                     history.lr.append(lr)
                     if not math.isfinite(loss):
-                        _stop(history, step, loss, lr, clip)
+                        _stop(history, step, loss, lr, clip, inside)
                         return history
                     for probe in probes:
                         if step % probe.every == 0:
@@ -141,7 +149,8 @@ def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, 
                 history.epochs = epoch + 1
                 if not math.isfinite(train_loss):
                     # the last update blew up: the loss at the parameters step `step` would use
-                    _stop(history, step, train_loss, _current_lr(optimizer), clip)
+                    _stop(history, step, train_loss, _current_lr(optimizer), clip,
+                          "at the end-of-epoch evaluation")
                     return history
                 if interval == "epoch" and scheduler is not None:
                     if is_plateau(scheduler):
@@ -180,10 +189,11 @@ def _current_lr(optimizer) -> float:
     return float(lr)
 
 
-def _stop(history: History, step: int, loss: float, lr: float, clip) -> None:
+def _stop(history: History, step: int, loss: float, lr: float, clip, where: str = "") -> None:
     history.diverged_at = step
     hint = "lower the learning rate" + (" or clip the gradients (clip=1.0)" if clip is None else "")
-    history.message = (f"loss became {loss} at step {step} (lr={float(f'{lr:.6g}')!r}); "
+    detail = f"; {where}" if where else ""
+    history.message = (f"loss became {loss} at step {step} (lr={float(f'{lr:.6g}')!r}{detail}); "
                        f"training stopped. To avoid it, {hint}.")
 
 

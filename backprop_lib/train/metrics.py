@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._validate import check_positive_int
@@ -57,16 +59,34 @@ def predict(model, x, batch_size: int | None = None):
         model.train(was_training)
 
 
+def is_nonfinite_error(err: Exception, model) -> bool:
+    """Whether ``err`` (raised inside forward/loss/backward) is a symptom of divergence.
+
+    Layers refuse NaN/inf inputs with the shared check of ``backprop_lib._validate``
+    ("… contains k NaN or infinite value(s) …"); in a training run that happens when the
+    parameters, or the activations they produce, have overflowed.
+    """
+    if "NaN or infinite" in str(err):
+        return True
+    return any(not np.all(np.isfinite(p.data)) for p in model.parameters())
+
+
 def evaluate(model, loss_fn, data, batch_size: int | None = None) -> tuple[float, float]:
     """``(loss, accuracy)`` of ``model`` on ``data = (x, y)``, in ``eval()`` mode.
 
     The loss is ``loss_fn`` applied once to all outputs (so it equals the mean over the
-    whole set); accuracy is NaN for regression (see ``accuracy``).
+    whole set); accuracy is NaN for regression (see ``accuracy``). A diverged model (one
+    whose parameters or activations overflowed) gives ``(nan, nan)``.
     """
     from .checks import check_data
 
     x, y = check_data(data, "data")
-    out = predict(model, x, batch_size)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        loss = float(loss_fn(out, y))
+    try:
+        out = predict(model, x, batch_size)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss = float(loss_fn(out, y))
+    except ValueError as err:
+        if not is_nonfinite_error(err, model):
+            raise
+        return math.nan, math.nan
     return loss, accuracy(out, y, loss_fn)
