@@ -100,7 +100,7 @@ def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, 
     steps_per_epoch = math.ceil(n_batches / accumulate)
     bar = _progress_bar(epochs * steps_per_epoch) if progress and epochs > 0 else None
     was_training = model.training
-    step = 0
+    step, epoch_text = 0, ""
     try:
         # Overflow in a diverging run is reported through History, not as RuntimeWarnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -136,7 +136,7 @@ def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, 
                     if interval == "step" and scheduler is not None:
                         scheduler.step()
                     if bar is not None:
-                        bar.set_postfix_str(f"loss={loss:.4g}", refresh=False)
+                        bar.set_postfix_str(f"loss={loss:.4g}{epoch_text}", refresh=False)
                         bar.update(1)
 
                 train_loss, train_acc = evaluate(model, loss_fn, (x, y))
@@ -157,8 +157,9 @@ def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, 
                         scheduler.step(val_loss if val is not None else train_loss)
                     else:
                         scheduler.step()
+                epoch_text = _epoch_postfix(history)
                 if bar is not None:
-                    bar.set_postfix_str(_epoch_postfix(history), refresh=True)
+                    bar.set_postfix_str(f"loss={loss:.4g}{epoch_text}", refresh=False)
         history.message = (f"completed {history.epochs} epoch(s), {step} optimizer step(s)"
                            if epochs > 0 else "epochs=0: nothing was trained")
         return history
@@ -204,9 +205,9 @@ def _progress_bar(total: int):
 
 
 def _epoch_postfix(history: History) -> str:
-    text = f"epoch {history.epochs}: loss={history.train_loss[-1]:.4g}"
+    text = f" | epoch {history.epochs}: train_loss={history.train_loss[-1]:.4g}"
     if not math.isnan(history.train_acc[-1]):
-        text += f" acc={history.train_acc[-1]:.3f}"
+        text += f" train_acc={history.train_acc[-1]:.3f}"
     if history.val_loss:
         text += f" val_loss={history.val_loss[-1]:.4g}"
         if not math.isnan(history.val_acc[-1]):
