@@ -3,8 +3,13 @@
 Each helper module adds its public names below.
 """
 
+from . import init
+from .activations import ACTIVATIONS, ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, get_activation
+from .builders import mlp
 from .checkpoint import CheckpointedSequential, cached_bytes, checkpoint_sequential
 from .dropout import Dropout
+from .layers import Identity, Linear
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from .module import Module, Parameter, Sequential
 from .normalization import BatchNorm1d, LayerNorm
 from .residual import Residual
@@ -12,3 +17,6 @@ from .residual import Residual
 __all__ = ["Module", "Parameter", "Sequential"]
 __all__ += ["BatchNorm1d", "CheckpointedSequential", "Dropout", "LayerNorm", "Residual", "cached_bytes",
             "checkpoint_sequential"]
+__all__ += ["ACTIVATIONS", "BCEWithLogitsLoss", "CrossEntropyLoss", "ELU", "GELU", "Identity", "LeakyReLU",
+            "Linear", "Loss", "MSELoss", "ReLU", "Sigmoid", "Softplus", "Tanh", "get_activation", "init",
+            "mlp"]
