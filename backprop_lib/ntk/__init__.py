@@ -1,0 +1,11 @@
+"""Neural tangent kernels: the kernel backprop's own quantities define, its infinite-width
+limit, and the training dynamics it predicts.
+
+    theta = bp.ntk.empirical(net, x1, x2=None)            # finite width, from backprop
+    k = bp.ntk.analytic(x1, depth=3, activation="relu")   # infinite width: k.nngp, k.ntk
+    bp.ntk.linearized_dynamics(theta_train, theta_test_train, y_train, f0_train, f0_test, lr, t)
+"""
+
+from .analytic import Kernels, analytic
+
+__all__ = ["Kernels", "analytic"]
