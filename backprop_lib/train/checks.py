@@ -27,6 +27,11 @@ def check_model(model):
 
 
 def check_loss_fn(loss_fn):
+    if isinstance(loss_fn, type):
+        raise TypeError(
+            f"loss_fn must be a loss instance; got the class {loss_fn.__name__}. Pass "
+            f"{loss_fn.__name__}() (note the parentheses)."
+        )
     if not callable(loss_fn) or not callable(getattr(loss_fn, "backward", None)):
         raise TypeError(
             "loss_fn must be a bp.nn loss object with a backward() method, e.g. "

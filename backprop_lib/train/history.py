@@ -42,7 +42,7 @@ class History:
     @property
     def steps(self) -> int:
         """Number of optimizer updates made (a diverged step makes none)."""
-        return len(self.loss) - (1 if self.diverged else 0)
+        return self.diverged_at if self.diverged else len(self.loss)
 
     def summary(self, max_rows: int = 10) -> str:
         """A plain-text table of the per-epoch numbers (first and last rows when there are many)."""

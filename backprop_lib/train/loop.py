@@ -53,7 +53,7 @@ def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, 
             evaluation (``scheduler_interval="step"``: after every optimizer step instead).
             ``ReduceLROnPlateau`` is stepped per epoch with the validation loss (the
             training loss without ``val_data``).
-        clip: if set, ``clip_grad_norm_(model.parameters(), clip)`` before each step.
+        clip: if set, ``clip_grad_norm_(params, clip)`` before each step.
         accumulate: mini-batches whose gradients are summed into one optimizer step (the
             update equals one step on their union; see the module docstring).
         val_data: optional ``(x_val, y_val)`` evaluated at the end of each epoch.
@@ -110,7 +110,8 @@ def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, 
                 for start in range(0, n_batches, accumulate):
                     group = batches[start:start + accumulate]
                     lr = _current_lr(optimizer)
-                    model.zero_grad()
+                    for p in params:                    # model.zero_grad(), without re-listing
+                        p.grad = None
                     try:
                         loss = _forward_backward(model, loss_fn, x, y, group)
                         inside = ""
@@ -130,7 +131,7 @@ def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, 
                                            x=x[idx], y=y[idx], step=step)
                             history.probes[probe.name].append((step, record))
                     if clip is not None:
-                        clip_grad_norm_(model.parameters(), clip)
+                        clip_grad_norm_(params, clip)
                     optimizer.step()
                     step += 1
                     if interval == "step" and scheduler is not None:
