@@ -7,5 +7,6 @@ limit, and the training dynamics it predicts.
 """
 
 from .analytic import Kernels, analytic
+from .dynamics import LinearizedDynamics, linearized_dynamics
 
-__all__ = ["Kernels", "analytic"]
+__all__ = ["Kernels", "LinearizedDynamics", "analytic", "linearized_dynamics"]

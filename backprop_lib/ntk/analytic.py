@@ -94,6 +94,12 @@ def _identity_step(k11, k22, k12):
 _STEPS = {"relu": _relu_step, "erf": _erf_step, "identity": _identity_step}
 
 
+def _closed_form_name(activation):
+    """"relu" for "ReLU", bp.nn.ReLU or bp.nn.ReLU(); None when there is no such name."""
+    name = activation if isinstance(activation, str) else getattr(activation, "name", None)
+    return name.lower() if isinstance(name, str) else None
+
+
 # -- the recursion ------------------------------------------------------------------------
 
 def _check_inputs(x1, x2):
@@ -139,8 +145,8 @@ def analytic(x1, x2=None, depth: int = 3, activation="relu", w_std: float = 1.0,
         f, df = resolve_activation(activation)
         step = lambda k11, k22, k12: gaussian_expectations(  # noqa: E731
             f, df, k11, k22, k12, quadrature_order, symmetric=x2 is None)
-    elif isinstance(activation, str) and activation.lower() in _STEPS:
-        step = _STEPS[activation.lower()]
+    elif _closed_form_name(activation) in _STEPS:
+        step = _STEPS[_closed_form_name(activation)]
     else:
         name = activation if isinstance(activation, str) else getattr(activation, "__name__", activation)
         raise ValueError(

@@ -29,43 +29,17 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
-from scipy.special import erf, expit
+from scipy.special import erf
 
-_SQRT2 = math.sqrt(2.0)
+from ..nn.activations import ACTIVATIONS, get_activation
+
 # Below this, 1 − ρ² is round-off: the two points coincide (a naive √(round-off) would put an
 # angle of ~1e-8 on the diagonal, and a relative error of that size into deep kernels).
 DIAGONAL_TOL = 8 * np.finfo(np.float64).eps
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-def _gelu(x):
-    return 0.5 * x * (1.0 + erf(x / _SQRT2))  # x·Φ(x), the exact form (PyTorch's default)
-
-
-def _dgelu(x):
-    return 0.5 * (1.0 + erf(x / _SQRT2)) + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
-
-
-def _elu(x):
-    return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))  # alpha = 1
-
-
-def _leaky(x, slope=0.01):
-    return np.where(x > 0, x, slope * x)
-
-
-# name -> (φ, φ'), PyTorch's defaults (ELU alpha=1, Softplus beta=1, LeakyReLU slope 0.01)
-NAMED = {
-    "relu": (lambda x: np.maximum(x, 0.0), lambda x: (x > 0).astype(np.float64)),
-    "erf": (erf, lambda x: (2 / math.sqrt(math.pi)) * np.exp(-x * x)),
-    "identity": (lambda x: x, np.ones_like),
-    "tanh": (np.tanh, lambda x: 1.0 - np.tanh(x) ** 2),
-    "sigmoid": (expit, lambda x: expit(x) * (1.0 - expit(x))),
-    "gelu": (_gelu, _dgelu),
-    "softplus": (lambda x: np.logaddexp(0.0, x), expit),
-    "elu": (_elu, lambda x: np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0)))),
-    "leaky_relu": (_leaky, lambda x: np.where(x > 0, 1.0, 0.01)),
-}
+def _erf_derivative(x):
+    return (2 / math.sqrt(math.pi)) * np.exp(-x * x)
 
 
 def _finite_difference(f):
@@ -77,15 +51,23 @@ def _finite_difference(f):
 
 
 def resolve_activation(activation):
-    """``(φ, φ')`` for a name, an object with static ``f``/``df``, or a plain callable."""
+    """``(φ, φ')`` for a name, an object with ``f``/``df``, or a plain callable.
+
+    Names are those of ``bp.nn.ACTIVATIONS`` (their pure ``f``/``df``, PyTorch defaults) plus
+    ``"erf"``. A callable without a derivative gets central finite differences.
+    """
     if isinstance(activation, str):
-        key = activation.lower()
-        if key not in NAMED:
+        if activation.lower() == "erf":
+            return erf, _erf_derivative
+        try:
+            module = get_activation(activation)
+        except ValueError:
             raise ValueError(
-                f"unknown activation {activation!r}; expected one of {', '.join(map(repr, NAMED))}, "
-                "an object with f(x) and df(x) (such as bp.nn.Tanh), or a callable."
-            )
-        return NAMED[key]
+                f"unknown activation {activation!r}; expected 'erf' or one of "
+                f"{', '.join(map(repr, ACTIVATIONS))}, an object with f(x) and df(x) (such as "
+                "bp.nn.Tanh), or a callable."
+            ) from None
+        return module.f, module.df
     if callable(getattr(activation, "f", None)) and callable(getattr(activation, "df", None)):
         return activation.f, activation.df
     if callable(activation):
