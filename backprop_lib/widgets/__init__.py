@@ -1,0 +1,9 @@
+"""Interactive explorers: settings (frozen dataclass) + pure compute + a view that redraws
+in place. Each can be driven from code: ``bp.widgets.ActivationExplorer().set(name="tanh")``.
+Each explorer module adds its public names below.
+"""
+
+from .activation import ActivationExplorer, ActivationSettings, compute_activation
+from .base import Explorer
+
+__all__ = ["Explorer", "ActivationExplorer", "ActivationSettings", "compute_activation"]
