@@ -39,18 +39,25 @@ def _check_common(net, x, bins, label):
 
 
 def _forward(layers, x):
-    """Every layer's output, in order."""
+    """Every layer's output, in order, up to the first output holding inf/NaN (an exploding
+    network; the layers refuse non-finite input, so the pass stops there)."""
     outputs, h = [], x
     for layer in layers:
         h = layer(h)
         outputs.append(h)
+        if not np.all(np.isfinite(h)):
+            break
     return outputs
+
+
+_NOT_REACHED = np.array([np.nan])   # a layer the pass did not reach: every statistic is nan
 
 
 def _activation_part(stage_list, outputs, bins):
     cols = {k: [] for k in ("mean", "std", "rms", "sat", "counts", "edges")}
     for st in stage_list:
-        a = outputs[st.activation if st.activation is not None else st.start]
+        k = st.activation if st.activation is not None else st.start
+        a = outputs[k] if k < len(outputs) else _NOT_REACHED
         m, s = mean_std(a)
         counts, edges = histogram(a, bins)
         for key, value in zip(cols, (m, s, rms(a), saturated_fraction(a, st.saturation), counts, edges),
@@ -93,7 +100,9 @@ def gradient_flow(net, loss_fn, x, y, *, bins: int = 30, lr: float | None = None
 
     Returns a ``FlowRecord``: per layer i, the activation statistics, RMS(δ_i) with
     δ_i = ∂L/∂z_i for z_i the Linear's output, RMS(∂L/∂W_i), RMS(W_i) and the update ratio.
-    Values that overflow are recorded as inf/NaN (``record.finite`` is then False), not raised.
+    An exploding network is a result, not an error: values that overflow are recorded as
+    inf, the layers the pass could not reach (it stops at the first inf/NaN, which the layers
+    refuse) as nan, and ``record.finite`` is False.
     """
     layers, x, bins = _check_common(net, x, bins, label)
     if not callable(loss_fn) or not hasattr(loss_fn, "backward"):
@@ -108,21 +117,28 @@ def gradient_flow(net, loss_fn, x, y, *, bins: int = 30, lr: float | None = None
     layers = network.flatten(net)
     stage_list = network.stages(layers)
 
+    incoming = [None] * len(layers)                  # incoming[k] = ∂L/∂h_k (None: not reached)
+    loss = float("nan")
     with np.errstate(all="ignore"):
         outputs = _forward(layers, x)
-        loss = float(loss_fn(outputs[-1], y))
-        g = loss_fn.backward()                       # ∂L/∂h_K
-        incoming = [None] * len(layers)
-        for k in range(len(layers) - 1, -1, -1):
-            incoming[k] = g                          # ∂L/∂h_k, the gradient arriving at layer k
-            g = layers[k].backward(g)                # ∂L/∂h_{k−1}
+        if len(outputs) == len(layers):              # else the forward pass overflowed
+            loss = float(loss_fn(outputs[-1], y))
+            g = loss_fn.backward()                   # ∂L/∂h_K
+            for k in range(len(layers) - 1, -1, -1):
+                incoming[k] = g                      # the gradient arriving at layer k
+                if not np.all(np.isfinite(g)):
+                    break                            # overflowed: earlier layers are not reached
+                g = layers[k].backward(g)            # ∂L/∂h_{k−1}
 
         part = _activation_part(stage_list, outputs, bins)
         delta, grad, weight = [], [], []
         for st in stage_list:
-            delta.append(rms(incoming[st.start]))    # δ = ∂L/∂z, z = this Linear's output
+            reached = incoming[st.start] is not None
+            delta.append(rms(incoming[st.start]) if reached else float("nan"))  # δ = ∂L/∂z
+            ran = reached and np.all(np.isfinite(incoming[st.start]))   # its backward filled .grad
             grads = [p.grad if p.grad is not None else np.zeros_like(p.data) for p in st.weights]
-            grad.append(rms(np.concatenate([gr.ravel() for gr in grads])) if grads else float("nan"))
+            grad.append(rms(np.concatenate([gr.ravel() for gr in grads])) if grads and ran
+                        else float("nan"))
             weight.append(rms(np.concatenate([p.data.ravel() for p in st.weights]))
                           if st.weights else float("nan"))
         delta, grad, weight = np.array(delta), np.array(grad), np.array(weight)

@@ -30,6 +30,16 @@ def _positive(values) -> np.ndarray:
     return v
 
 
+def _log_limits(values):
+    """y-limits for a log axis around the finite positive ``values`` (a decade of room)."""
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return 1e-3, 1e3
+    lo, hi = np.log10(v.min()), np.log10(v.max())
+    # kept within 1e±250: matplotlib's log tick locator overflows near 1e308
+    return 10.0 ** max(np.floor(lo - 0.3), -250.0), 10.0 ** min(np.ceil(hi + 0.3), 250.0)
+
+
 def plot_gradient_flow(records, ax=None, *, quantity: str = "both", theme: str = "default",
                        title: str | None = None):
     """RMS of the backpropagated error δ = ∂L/∂z (solid) and of the weight gradient ∂L/∂W
@@ -55,6 +65,9 @@ def plot_gradient_flow(records, ax=None, *, quantity: str = "both", theme: str =
             for j, (attr, style, _) in enumerate(_QUANTITY[quantity]):
                 ax.plot(layers, _positive(getattr(rec, attr)), linestyle=style, marker="o", markersize=3,
                         color=color(k), label=text if j == 0 else None)
+        shown = np.concatenate([_positive(getattr(rec, attr)) for rec in items.values()
+                                for attr, _, _ in _QUANTITY[quantity]])
+        ax.set_ylim(*_log_limits(shown))   # explicit limits: autoscaling near 1e308 overflows
         ax.set_yscale("log")
         ax.set_xlabel("layer (1 = nearest the input)")
         ax.set_ylabel("RMS = ‖·‖/√size (log scale)")
@@ -67,9 +80,11 @@ def plot_gradient_flow(records, ax=None, *, quantity: str = "both", theme: str =
             handles.append(Line2D([], [], color="0.3", linestyle=style))
             labels.append(meaning)
         ax.legend(handles, labels, fontsize="small", loc="best")
+        ax.set_xlim(0.5, max(rec.n_layers for rec in items.values()) + 0.5)
         bad = [label for label, rec in items.items() if not rec.finite]
         if bad:
-            show_message(ax, "Overflow (exploding): values became inf/NaN in " + ", ".join(bad))
+            where = "" if len(items) == 1 else " in " + ", ".join(bad)
+            show_message(ax, f"Overflow (exploding): values became inf/NaN{where}")
     return fig
 
 
@@ -111,6 +126,8 @@ def plot_activation_stats(record, ax=None, *, theme: str = "default", title: str
                 note = "overflow (inf/NaN)"
             else:
                 note = f"std {record.act_std[i]:.2g}"
+                if kind is None and i == n - 1:
+                    note += " (output z)"
                 if kind is not None and np.isfinite(sat):
                     note += f" · {sat:.0%} {'dead' if kind == 'relu' else 'saturated'}"
             ax.text(0.99, base + 0.35, note, transform=ax.get_yaxis_transform(), ha="right", va="center",
