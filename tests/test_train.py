@@ -171,6 +171,22 @@ def test_blow_up_seen_at_the_end_of_an_epoch_is_reported():
         net, bp.nn.MSELoss(), (x, y))[0]  # nan != nan: evaluate reports nan, does not raise
 
 
+def test_overflow_inside_the_network_counts_as_divergence():
+    # the first layer's outputs overflow to inf; the next layer refuses them: a result, not a crash
+    x, y = bp.data.moons(n=40, seed=0)
+    net = bp.nn.mlp([2, 8, 8, 2], activation="relu", seed=0)
+    net[0].weight.data[:] = 1e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hist = bp.train.fit(net, bp.nn.CrossEntropyLoss(), (x, y), bp.optim.SGD(net.parameters(), lr=0.1),
+                            epochs=3, progress=False)
+    assert hist.diverged_at == 0 and len(hist.loss) == 1 and math.isnan(hist.loss[0])
+    assert "at step 0 (lr=0.1; non-finite values inside the network)" in hist.message
+    assert hist.epochs == 0 and hist.steps == 0
+    loss, acc = bp.train.evaluate(net, bp.nn.CrossEntropyLoss(), (x, y))
+    assert math.isnan(loss) and math.isnan(acc)
+
+
 def test_a_real_error_is_not_mistaken_for_divergence():
     net, loss_fn, _, opt = moons_setup()
     x3 = np.zeros((10, 3))
