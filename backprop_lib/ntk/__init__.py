@@ -8,5 +8,7 @@ limit, and the training dynamics it predicts.
 
 from .analytic import Kernels, analytic
 from .dynamics import LinearizedDynamics, linearized_dynamics
+from .empirical import empirical, empirical_jacobian
 
-__all__ = ["Kernels", "LinearizedDynamics", "analytic", "linearized_dynamics"]
+__all__ = ["Kernels", "LinearizedDynamics", "analytic", "empirical", "empirical_jacobian",
+           "linearized_dynamics"]
