@@ -55,9 +55,9 @@ class Dropout(Module):
 
     def backward(self, grad_out):
         if self._identity:
-            return as_float_array(grad_out, "grad_out")
+            return as_float_array(grad_out, "grad_out", allow_nonfinite=True)
         self._require_cache("mask")
-        grad_out = as_float_array(grad_out, "grad_out")
+        grad_out = as_float_array(grad_out, "grad_out", allow_nonfinite=True)
         if grad_out.shape != self.mask.shape:
             raise ValueError(
                 f"Dropout.backward got grad_out of shape {grad_out.shape}; expected "

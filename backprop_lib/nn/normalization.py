@@ -53,7 +53,7 @@ def _check_bool(value, name):
 
 
 def _check_grad_out(grad_out, expected_shape, layer):
-    grad_out = as_float_array(grad_out, "grad_out")
+    grad_out = as_float_array(grad_out, "grad_out", allow_nonfinite=True)
     if grad_out.shape != expected_shape:
         raise ValueError(
             f"{layer}.backward got grad_out of shape {grad_out.shape}; expected {expected_shape}, "

@@ -44,7 +44,7 @@ class Residual(Module):
 
     def backward(self, grad_out):
         self._require_cache("input_shape")
-        grad_out = as_float_array(grad_out, "grad_out")
+        grad_out = as_float_array(grad_out, "grad_out", allow_nonfinite=True)
         if grad_out.shape != self.input_shape:
             raise ValueError(
                 f"Residual.backward got grad_out of shape {grad_out.shape}; expected "
