@@ -21,7 +21,12 @@ from backprop_lib.optim.optimizer import _as_param_list
 
 
 def _grads(parameters, fn):
-    return [p for p in _as_param_list(parameters, fn, "parameters", allow_empty=True) if p.grad is not None]
+    """The parameters that have a gradient, with ``p.grad`` made an ndarray (clipped in place)."""
+    params = [p for p in _as_param_list(parameters, fn, "parameters", allow_empty=True) if p.grad is not None]
+    for p in params:
+        if not isinstance(p.grad, np.ndarray):
+            p.grad = np.array(p.grad, dtype=p.data.dtype)
+    return params
 
 
 def _positive(value, name, fn):
