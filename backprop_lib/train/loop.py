@@ -122,7 +122,7 @@ def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, 
                     history.loss.append(loss)
                     history.lr.append(lr)
                     if not math.isfinite(loss):
-                        _stop(history, step, loss, lr, clip, inside)
+                        _stop(history, step, loss, lr, clip, inside, bar)
                         return history
                     for probe in probes:
                         if step % probe.every == 0:
@@ -151,7 +151,7 @@ def fit(model, loss_fn, data, optimizer, epochs: int = 1, batch_size: int = 32, 
                 if not math.isfinite(train_loss):
                     # the last update blew up: the loss at the parameters step `step` would use
                     _stop(history, step, train_loss, _current_lr(optimizer), clip,
-                          "at the end-of-epoch evaluation")
+                          "at the end-of-epoch evaluation", bar)
                     return history
                 if interval == "epoch" and scheduler is not None:
                     if is_plateau(scheduler):
@@ -191,8 +191,10 @@ def _current_lr(optimizer) -> float:
     return float(lr)
 
 
-def _stop(history: History, step: int, loss: float, lr: float, clip, where: str = "") -> None:
+def _stop(history: History, step: int, loss: float, lr: float, clip, where: str, bar) -> None:
     history.diverged_at = step
+    if bar is not None:
+        bar.set_postfix_str(f"diverged: loss={loss} at step {step}", refresh=False)
     hint = "lower the learning rate" + (" or clip the gradients (clip=1.0)" if clip is None else "")
     detail = f"; {where}" if where else ""
     history.message = (f"loss became {loss} at step {step} (lr={float(f'{lr:.6g}')!r}{detail}); "
