@@ -26,12 +26,17 @@ def rms(v) -> float:
 
 
 def mean_std(a) -> tuple[float, float]:
-    """Mean and standard deviation over every element (nan if any element is non-finite)."""
+    """Mean and standard deviation over every element (nan if any element is non-finite).
+
+    Computed on a/m with m = max|a| and scaled back, so huge finite values do not overflow."""
     a = np.asarray(a, dtype=np.float64)
     if a.size == 0 or not np.all(np.isfinite(a)):
         return float("nan"), float("nan")
-    with np.errstate(all="ignore"):
-        return float(a.mean()), float(a.std())
+    m = float(np.max(np.abs(a)))
+    if m == 0.0:
+        return 0.0, 0.0
+    scaled = a / m
+    return m * float(scaled.mean()), m * float(scaled.std())
 
 
 def saturated_fraction(a, kind: str | None) -> float:
@@ -60,9 +65,19 @@ def saturated_fraction(a, kind: str | None) -> float:
 
 
 def histogram(a, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(counts, edges)`` of the finite elements of ``a`` (``bins`` equal bins over their range)."""
+    """``(counts, edges)`` of the finite elements of ``a``: ``bins`` equal bins over their range."""
     v = np.asarray(a, dtype=np.float64).ravel()
     v = v[np.isfinite(v)]
     if v.size == 0:
         return np.zeros(bins, dtype=np.int64), np.linspace(-1.0, 1.0, bins + 1)
-    return np.histogram(v, bins=bins)
+    lo, hi = float(v.min()), float(v.max())
+    # values (nearly) all equal, e.g. a collapsed deep sigmoid layer: widen the range so that
+    # `bins` distinct edges exist (np.histogram refuses bins narrower than float spacing)
+    scale = max(abs(lo), abs(hi))
+    min_span = 1e-9 * scale * bins
+    if scale == 0.0:                 # all zeros (dead layer): numpy's convention, ±0.5
+        lo, hi = -0.5, 0.5
+    elif hi - lo < min_span:
+        mid = 0.5 * (lo + hi)
+        lo, hi = mid - min_span, mid + min_span
+    return np.histogram(v, bins=bins, range=(lo, hi))
