@@ -253,3 +253,15 @@ def test_plateau_step_needs_a_numeric_metric():
         sched.step()
     with pytest.raises(TypeError, match="metrics must be a number"):
         sched.step("low")
+
+
+@pytest.mark.parametrize("cls", ["StepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "SequentialLR",
+                                 "ReduceLROnPlateau"])
+def test_scheduler_signature_matches_torch(cls):
+    """Same argument names, order and defaults as torch (torch's last_epoch is not provided)."""
+    import inspect
+
+    def args(fn):
+        return [(n, p.default) for n, p in inspect.signature(fn).parameters.items() if n != "last_epoch"]
+
+    assert args(getattr(S, cls)) == args(getattr(torch.optim.lr_scheduler, cls))

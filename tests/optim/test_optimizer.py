@@ -344,3 +344,34 @@ def test_every_optimizer_descends_a_quadratic():
             p.grad = p.data.copy()
             opt.step()
         assert np.linalg.norm(p.data) < 0.5 * np.linalg.norm([1.0, -2.0, 0.5]), name
+
+
+TORCH_ONLY = {"foreach", "maximize", "capturable", "differentiable", "fused", "decoupled_weight_decay"}
+
+
+@pytest.mark.parametrize("name, torch_name", [("SGD", "SGD"), ("AdaGrad", "Adagrad"), ("RMSprop", "RMSprop"),
+                                              ("Adam", "Adam"), ("AdamW", "AdamW")])
+def test_signature_matches_torch(name, torch_name):
+    """Same argument names, order and defaults as torch.optim (minus torch's engine flags;
+    plus our teaching-only keyword bias_correction for Adam/AdamW)."""
+    import inspect
+
+    import torch
+
+    def args(fn, drop):
+        return [(n, p.default) for n, p in inspect.signature(fn).parameters.items() if n not in drop]
+
+    ours = args(getattr(bp.optim, name), {"bias_correction"})
+    theirs = args(getattr(torch.optim, torch_name), TORCH_ONLY)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_float32_parameters_stay_float32(name):
+    p = Parameter(np.linspace(-1, 1, 4).astype(np.float32))
+    opt = getattr(bp.optim, name)([p], **RICH[name])
+    for _ in range(3):
+        p.grad = (2 * p.data).astype(np.float32)
+        opt.step()
+    assert p.data.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray))
