@@ -6,10 +6,11 @@
 
 (from Taylor's theorem: f(x±h) = f ± f'h + f''h²/2 ± f'''h³/6 + …). Shrinking h reduces
 the truncation error, but f(x+h) and f(x) are each rounded to a relative precision eps
-(the machine epsilon of the dtype), so their difference carries an error ≈ eps·|f(x)|,
-which the division by h *amplifies*:
+(the machine epsilon of the dtype), so their difference carries an error ≈ eps·|f(x)|;
+the step x+h is rounded too, which moves f by ≈ eps·|x·f'(x)|. The division by h
+*amplifies* both:
 
-    rounding error ≈ eps·|f(x)| / h   (one-sided),   eps·|f(x)| / (2h)   (central)
+    rounding error ≈ eps·(|f(x)| + |x·f'(x)|) / h      (one-sided; / (2h) for central)
 
 The total error is smallest where the two balance: h* ~ eps^(1/2) for one-sided and
 h* ~ eps^(1/3) for central differences. ``step_size_study`` measures all of this.
@@ -75,7 +76,7 @@ class StepSizeStudy:
 
     Arrays (one entry per ``h``): ``approx`` (the estimate), ``error`` = |approx - exact|,
     and the two terms of the error model: ``truncation`` (|f''|h/2 or |f'''|h²/6) and
-    ``rounding`` (eps·|f(x)|/h, or /(2h) for central). ``envelope``: the largest error
+    ``rounding`` (eps·(|f(x)| + |x f'(x)|)/h, or /(2h) for central). ``envelope``: the largest error
     within half a decade of each h (rounding noise makes single errors partly luck).
     ``best_h``/``best_error``: the step minimising the envelope and the envelope there,
     i.e. the error one can count on; ``predicted_h``: where the model's two terms balance.
@@ -171,15 +172,17 @@ def step_size_study(f, df, x, hs=None, dtype=np.float64, method: str = "central"
         m = _higher_derivative(f, x, method)
     else:
         m = abs(check_number(higher_derivative, "higher_derivative"))
-    f_abs = abs(float(fx))
+    # rounding of f(x±h) (≈ eps|f|) and of the step x±h itself (≈ eps|x f'|)
+    r = eps * (abs(float(fx)) + abs(x * exact))
+    # predicted h*: where d/dh (truncation + rounding) = 0
     if method == "central":
         truncation = m * hs**2 / 6  # |f'''| h² / 6
-        rounding = eps * f_abs / (2 * hs)
-        predicted = (3 * eps * f_abs / (2 * m)) ** (1 / 3) if m > 0 and f_abs > 0 else float("nan")
+        rounding = r / (2 * hs)
+        predicted = (3 * r / (2 * m)) ** (1 / 3) if m > 0 and r > 0 else float("nan")
     else:
         truncation = m * hs / 2  # |f''| h / 2
-        rounding = eps * f_abs / hs
-        predicted = (2 * eps * f_abs / m) ** 0.5 if m > 0 and f_abs > 0 else float("nan")
+        rounding = r / hs
+        predicted = (2 * r / m) ** 0.5 if m > 0 and r > 0 else float("nan")
 
     if not np.isfinite(error).any():
         raise ValueError("every finite difference was NaN or infinite; check f near x.")
