@@ -9,6 +9,15 @@ limit, and the training dynamics it predicts.
 from .analytic import Kernels, analytic
 from .dynamics import LinearizedDynamics, linearized_dynamics
 from .empirical import empirical, empirical_jacobian
+from .experiments import (
+    circle_data,
+    convergence_vs_eigenvalue,
+    kernel_change_during_training,
+    kernel_convergence,
+    predicted_vs_actual,
+)
 
 __all__ = ["Kernels", "LinearizedDynamics", "analytic", "empirical", "empirical_jacobian",
            "linearized_dynamics"]
+__all__ += ["circle_data", "convergence_vs_eigenvalue", "kernel_change_during_training",
+            "kernel_convergence", "predicted_vs_actual"]
