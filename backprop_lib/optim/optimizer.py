@@ -106,7 +106,10 @@ class Optimizer:
 
     @property
     def lr(self) -> float:
-        """The learning rate of the first group; setting it sets every group's lr."""
+        """The learning rate of the first group; setting it sets every group's lr.
+
+        (A scheduler recomputes the lr at its next ``step()``, overriding a value set here.)
+        """
         return self.param_groups[0]["lr"]
 
     @lr.setter
@@ -271,6 +274,11 @@ def _as_param_list(params, owner: str, name: str = "params", allow_empty: bool =
 
 def _as_param_groups(params, owner: str) -> list[dict]:
     """torch's two spellings: parameters, or dicts ``{"params": [...], **overrides}``."""
+    if isinstance(params, dict):
+        raise TypeError(
+            f"{owner}: params must be a list of parameter-group dicts, not one dict; wrap it in a "
+            "list: [{'params': ..., 'lr': ...}]."
+        )
     if isinstance(params, (Parameter, Module, np.ndarray, str, bytes)) or not hasattr(params, "__iter__"):
         return [{"params": _as_param_list(params, owner)}]
     items = list(params)

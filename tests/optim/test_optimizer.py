@@ -287,6 +287,8 @@ def test_passing_the_model_instead_of_its_parameters_is_explained():
 
 def test_group_problems_are_explained():
     p, q = _params()[0], Parameter(np.ones(2))
+    with pytest.raises(TypeError, match="not one dict; wrap it in a list"):
+        bp.optim.SGD({"params": [p]})
     with pytest.raises(TypeError, match="without a 'params' key"):
         bp.optim.SGD([{"lr": 0.1}])
     with pytest.raises(TypeError, match="mixes Parameters and parameter-group dicts"):
