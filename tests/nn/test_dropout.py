@@ -194,3 +194,43 @@ def test_grad_out_with_wrong_shape_is_refused():
 def test_integer_input_is_refused():
     with pytest.raises(TypeError, match="float64"):
         Dropout(0.5)(np.ones((2, 2), dtype=int))
+
+
+# -- with Linear and activations -----------------------------------------------------------
+
+def test_mlp_with_dropout_matches_torch_given_the_same_mask(rng):
+    import torch
+
+    from backprop_lib.nn import Linear, ReLU, Sequential
+
+    p = 0.4
+    drop = Dropout(p, seed=3)
+    net = Sequential(Linear(5, 9, seed=0), ReLU(), drop, Linear(9, 2, seed=1))
+    x = rng.normal(size=(6, 5))
+    g = rng.normal(size=(6, 2))
+    y = net(x)
+    dx = net.backward(g)
+    t = [torch.tensor(q.data, requires_grad=True) for q in net.parameters()]
+    xt = torch.tensor(x, requires_grad=True)
+    mask = torch.from_numpy(drop.mask.astype(np.float64))
+    yt = (torch.relu(xt @ t[0].T + t[1]) * mask / (1 - p)) @ t[2].T + t[3]   # torch's dropout, our mask
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-12, atol=1e-15)
+    for q, tq in zip(net.parameters(), t, strict=True):
+        np.testing.assert_allclose(q.grad, tq.grad.numpy(), rtol=1e-12, atol=1e-15, err_msg=q.name)
+    # in eval mode the same network is the plain MLP, without any scaling
+    net.eval()
+    np.testing.assert_allclose(net(x), net[3](net[1](net[0](x))), rtol=1e-14)
+
+
+def test_dropout_before_a_linear_layer_keeps_its_output_on_average(rng):
+    from backprop_lib.nn import Linear, Sequential
+
+    lin = Linear(20, 3, seed=0)
+    net = Sequential(Dropout(0.5, seed=1), lin)
+    x = rng.normal(size=(1, 20))
+    samples = np.array([net(x)[0] for _ in range(4000)])
+    # E[W (m ⊙ x)/(1 − p) + b] = W x + b: the Monte Carlo mean is within a few standard errors
+    stderr = samples.std(axis=0) / np.sqrt(len(samples))
+    assert np.all(np.abs(samples.mean(axis=0) - lin(x)[0]) < 5 * stderr)

@@ -341,3 +341,51 @@ def test_layernorm_bad_input(rng):
     ln(rng.normal(size=(2, 4)))
     with pytest.raises(ValueError, match=r"expected \(2, 4\)"):
         ln.backward(np.ones((4, 2)))
+
+
+# -- with Linear and activations -----------------------------------------------------------
+
+def test_mlp_with_batchnorm_and_layernorm_matches_torch_over_steps(rng):
+    from backprop_lib.nn import Linear, Tanh
+
+    ours = Sequential(Linear(3, 8, seed=0), BatchNorm1d(8), Tanh(), Linear(8, 6, seed=1), LayerNorm(6),
+                      Linear(6, 2, seed=2))
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(3, 8), torch.nn.BatchNorm1d(8), torch.nn.Tanh(), torch.nn.Linear(8, 6),
+        torch.nn.LayerNorm(6), torch.nn.Linear(6, 2),
+    ).double()
+    for p in ours.parameters():                       # random γ, β too, not just ones and zeros
+        p.data[...] = rng.normal(size=p.shape)
+    with torch.no_grad():
+        for p, tp in zip(ours.parameters(), theirs.parameters(), strict=True):
+            tp.copy_(torch.from_numpy(p.data))
+    for step in range(5):
+        if step == 4:                                 # last step in eval mode
+            ours.eval()
+            theirs.eval()
+        x = rng.normal(size=(10, 3))
+        g = rng.normal(size=(10, 2))
+        ours.zero_grad()
+        theirs.zero_grad()
+        y, dx, yt, dxt = step_both(ours, theirs, x, g)
+        close(y, yt)
+        close(dx, dxt)
+        for p, tp in zip(ours.parameters(), theirs.parameters(), strict=True):
+            close(p.grad, tp.grad)
+            with torch.no_grad():                     # the same SGD step on both
+                p.data -= 0.05 * p.grad
+                tp -= 0.05 * tp.grad
+        close(ours[1].running_mean, theirs[1].running_mean)
+        close(ours[1].running_var, theirs[1].running_var)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_gradcheck_passes_on_an_mlp_with_normalization(training, rng):
+    import backprop_lib as bp
+
+    net = Sequential(bp.nn.Linear(4, 6, seed=0), BatchNorm1d(6), bp.nn.ReLU(), bp.nn.Linear(6, 5, seed=1),
+                     LayerNorm(5), bp.nn.Tanh(), bp.nn.Linear(5, 1, seed=2))
+    net(rng.normal(size=(16, 4)))                     # non-trivial running statistics
+    net.train(training)
+    report = bp.gradcheck.check(net, bp.nn.MSELoss(), rng.normal(size=(7, 4)), rng.normal(size=(7, 1)))
+    assert report.ok, str(report)
