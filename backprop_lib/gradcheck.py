@@ -241,7 +241,8 @@ class GradcheckReport:
     def __str__(self) -> str:
         cells = [_HEADER, *self._cells()]
         widths = [max(len(row[i]) for row in cells) for i in range(len(_HEADER))]
-        lines = [f"{self.title} (central differences, h={self.h:g}, loss={self.loss:.6g})"]
+        lines = [f"{self.title} (central differences, h={self.h:g}, loss={self.loss:.6g}, "
+                 f"denominator floor {self.tiny:.1e})"]
         for row in cells:
             lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         lines.append(self._summary())
@@ -262,7 +263,8 @@ class GradcheckReport:
             body.append(f"<tr>{tds}</tr>")
         notes = "".join(f"<br><i>note: {esc(n)}</i>" for n in self.notes)
         return (
-            f"<div><b>{esc(self.title)}</b> (central differences, h={self.h:g}, loss={self.loss:.6g})"
+            f"<div><b>{esc(self.title)}</b> (central differences, h={self.h:g}, loss={self.loss:.6g}, "
+            f"denominator floor {self.tiny:.1e})"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
             f"{esc(self._summary())}{notes}</div>"
         )
