@@ -13,6 +13,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.lines import Line2D
 
+from ._scales import positive, set_log_y
 from ._sources import flow_records, update_series
 from .style import PALETTE, SEQUENTIAL_CMAP, color, new_axes, show_message, themed
 
@@ -21,23 +22,6 @@ _QUANTITY = {
     "grad": [("grad_rms", "--", "∂L/∂W (weight gradient)")],
 }
 _QUANTITY["both"] = _QUANTITY["delta"] + _QUANTITY["grad"]
-
-
-def _positive(values) -> np.ndarray:
-    """Values for a log axis: 0, inf and NaN become NaN (gaps in the line)."""
-    v = np.asarray(values, dtype=float).copy()
-    v[~np.isfinite(v) | (v <= 0)] = np.nan
-    return v
-
-
-def _log_limits(values):
-    """y-limits for a log axis around the finite positive ``values`` (a decade of room)."""
-    v = values[np.isfinite(values)]
-    if v.size == 0:
-        return 1e-3, 1e3
-    lo, hi = np.log10(v.min()), np.log10(v.max())
-    # kept within 1e±250: matplotlib's log tick locator overflows near 1e308
-    return 10.0 ** max(np.floor(lo - 0.3), -250.0), 10.0 ** min(np.ceil(hi + 0.3), 250.0)
 
 
 def plot_gradient_flow(records, ax=None, *, quantity: str = "both", theme: str = "default",
@@ -63,12 +47,11 @@ def plot_gradient_flow(records, ax=None, *, quantity: str = "both", theme: str =
             factor = measured_factor(rec)
             text = f"{label} (×{factor:.3g} per layer)" if np.isfinite(factor) else label
             for j, (attr, style, _) in enumerate(_QUANTITY[quantity]):
-                ax.plot(layers, _positive(getattr(rec, attr)), linestyle=style, marker="o", markersize=3,
+                ax.plot(layers, positive(getattr(rec, attr)), linestyle=style, marker="o", markersize=3,
                         color=color(k), label=text if j == 0 else None)
-        shown = np.concatenate([_positive(getattr(rec, attr)) for rec in items.values()
+        shown = np.concatenate([positive(getattr(rec, attr)) for rec in items.values()
                                 for attr, _, _ in _QUANTITY[quantity]])
-        ax.set_ylim(*_log_limits(shown))   # explicit limits: autoscaling near 1e308 overflows
-        ax.set_yscale("log")
+        set_log_y(ax, shown)
         ax.set_xlabel("layer (1 = nearest the input)")
         ax.set_ylabel("RMS = ‖·‖/√size (log scale)")
         if title is None:
@@ -170,7 +153,7 @@ def plot_update_ratio(source, ax=None, *, guide: float = 1e-3, theme: str = "def
         raise ValueError(f"guide must be a positive number (the reference ratio, e.g. 1e-3); got {guide!r}.")
     n = ratios.shape[1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log10(_positive(ratios.ravel())).reshape(ratios.shape)
+        logs = np.log10(positive(ratios.ravel())).reshape(ratios.shape)
     with themed(theme):
         fig, ax = new_axes(ax, theme=theme)
         cmap = None if n <= len(PALETTE) else _cmap()

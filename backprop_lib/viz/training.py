@@ -6,8 +6,10 @@ import copy
 
 import numpy as np
 from matplotlib.colors import ListedColormap
+from matplotlib.lines import Line2D
 
 from .._validate import as_float_array, check_choice, check_positive_int
+from ._scales import set_log_y
 from .style import DIVERGING_CMAP, NEGATIVE, PALETTE, POSITIVE, color, new_axes, show_message, themed
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
@@ -53,7 +55,7 @@ def plot_history(history, ax=None, *, theme: str = "default", title: str | None 
         loss = _finite(history.loss)
         ax_step.plot(steps, loss, color=color(0), linewidth=1.0, label="mini-batch loss")
         if np.nanmin(loss, initial=np.inf) > 0:
-            ax_step.set_yscale("log")
+            set_log_y(ax_step, loss)
         ax_step.set_xlabel("step")
         ax_step.set_ylabel("loss")
         ax_step.set_title("Loss per step")
@@ -184,7 +186,7 @@ def plot_decision_boundary(model, x, y, ax=None, resolution: int = 200, features
             img = ax.contourf(gx, gy, z.reshape(gx.shape), levels=levels, cmap=DIVERGING_CMAP, alpha=0.55)
             ax.contour(gx, gy, z.reshape(gx.shape), levels=[cut], colors="black", linewidths=1.5)
             bar = fig.colorbar(img, ax=ax)
-            bar.set_label(value_label + "; black line: decision boundary")
+            bar.set_label(value_label)
             point_colors = [NEGATIVE, POSITIVE] if len(classes) == 2 else PALETTE
         else:
             k = out.shape[1]
@@ -204,9 +206,12 @@ def plot_decision_boundary(model, x, y, ax=None, resolution: int = 200, features
         ax.set_ylim(lo[1], hi[1])
         ax.set_xlabel("x₁")
         ax.set_ylabel("x₂")
-        ax.legend(fontsize="small", loc="upper right", frameon=True)
-        ax.set_title(title or f"Decision boundary: {type(model).__name__} with {_n_params(model)} "
-                              f"parameters, accuracy on these points {acc:.0%}")
+        handles, labels = ax.get_legend_handles_labels()
+        handles.append(Line2D([], [], color="black", linewidth=1.5))
+        labels.append("decision boundary")
+        ax.legend(handles, labels, fontsize="small", loc="upper right", frameon=True)
+        ax.set_title(title or f"Decision boundary ({_n_params(model)} parameters): "
+                              f"{acc:.0%} of the points right")
         if not np.all(np.isfinite(out)):
             show_message(ax, "The model's output is inf/NaN (a diverged network)")
     return fig
