@@ -79,7 +79,8 @@ def plot_loss_landscape(f, trajectories=None, *, xlim=(-2.0, 2.0), ylim=(-2.0, 2
             zm = np.ma.masked_invalid(z)
             if log_levels and span > 0:
                 lv = span * np.logspace(-DECADES, 0, levels)
-                cs = ax.contour(gx, gy, zm - zmin, levels=lv, cmap=SEQUENTIAL_CMAP,
+                height = np.ma.maximum(zm - zmin, lv[0] / 10)    # the minimum itself: below every level
+                cs = ax.contour(gx, gy, height, levels=lv, cmap=SEQUENTIAL_CMAP,
                                 norm=LogNorm(lv[0], lv[-1]), linewidths=0.9)
                 bar_label = f"f − min f (log scale; min f = {zmin:.3g} on this grid)"
             else:
