@@ -13,6 +13,10 @@ import numpy as np
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
+class NonFiniteError(ValueError):
+    """An array that must be finite holds NaN or inf (bad data, or a run that diverged)."""
+
+
 def as_float_array(x, name: str, *, ndim: int | None = None, allow_nonfinite: bool = False):
     """Return ``x`` as a float32/float64 ndarray, or raise a clear error.
 
@@ -41,7 +45,7 @@ def as_float_array(x, name: str, *, ndim: int | None = None, allow_nonfinite: bo
         )
     if not allow_nonfinite and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(
+        raise NonFiniteError(
             f"{name} contains {bad} NaN or infinite value(s); expected finite numbers. "
             "Check the data (or the previous step: a diverging run produces inf/NaN)."
         )

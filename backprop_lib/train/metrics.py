@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .._validate import check_positive_int
+from .._validate import NonFiniteError, check_positive_int
 
 
 def _loss_kind(loss_fn) -> str:
@@ -62,11 +62,11 @@ def predict(model, x, batch_size: int | None = None):
 def is_nonfinite_error(err: Exception, model) -> bool:
     """Whether ``err`` (raised inside forward/loss/backward) is a symptom of divergence.
 
-    Layers refuse NaN/inf inputs with the shared check of ``backprop_lib._validate``
-    ("… contains k NaN or infinite value(s) …"); in a training run that happens when the
-    parameters, or the activations they produce, have overflowed.
+    Layers refuse NaN/inf inputs with ``NonFiniteError`` (from ``backprop_lib._validate``);
+    in a training run that happens when the parameters, or the activations they produce,
+    have overflowed.
     """
-    if "NaN or infinite" in str(err):
+    if isinstance(err, NonFiniteError):
         return True
     return any(not np.all(np.isfinite(p.data)) for p in model.parameters())
 
