@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.lines import Line2D
+from matplotlib.ticker import LogLocator
 
 from .._validate import as_float_array, check_positive_int
 from .style import SEQUENTIAL_CMAP, color, new_axes, show_message, themed
@@ -86,7 +87,7 @@ def plot_loss_landscape(f, trajectories=None, *, xlim=(-2.0, 2.0), ylim=(-2.0, 2
             else:
                 cs = ax.contour(gx, gy, zm, levels=levels, cmap=SEQUENTIAL_CMAP, linewidths=0.9)
                 bar_label = "f"
-            bar = fig.colorbar(cs, ax=ax)
+            bar = fig.colorbar(cs, ax=ax, ticks=LogLocator() if log_levels and span > 0 else None)
             bar.set_label(bar_label)
         diverged = []
         for k, (name, path) in enumerate(paths.items()):
