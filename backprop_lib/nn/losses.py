@@ -43,6 +43,14 @@ class Loss(Module):
         s = check_number(grad_out, f"{type(self).__name__}.backward grad_out")
         return s / n if self.reduction == "mean" else s
 
+    def _nonempty(self, out):
+        if out.size == 0:
+            raise ValueError(
+                f"{type(self).__name__} got an empty batch (out has shape {out.shape}); a loss needs "
+                "at least one example. Check the batch slicing."
+            )
+        return out
+
     def _reduce(self, per_element) -> float:
         return float(per_element.mean() if self.reduction == "mean" else per_element.sum())
 
@@ -68,7 +76,7 @@ class MSELoss(Loss):
     """L = mean((out − y)²) over all elements;  dL/dout = 2(out − y)/N  (N = out.size)."""
 
     def forward(self, out, y):
-        out = as_float_array(out, "MSELoss prediction out")
+        out = self._nonempty(as_float_array(out, "MSELoss prediction out"))
         y = self._same_shape_target(out, y, "prediction out")
         self.out, self.target = out, y
         self.diff = out - y
@@ -83,19 +91,24 @@ class CrossEntropyLoss(Loss):
     """Softmax cross-entropy from logits ``out: (batch, classes)`` and labels ``y: (batch,)``.
 
     Per example: ℓ = −log softmax(z)_y = logsumexp(z) − z_y, computed stably as
-    logsumexp(z) = m + log Σ exp(z − m) with m = max(z). Gradient: dℓ/dz = softmax(z) − onehot(y)
+    logsumexp(z) = m + log(1 + Σ_{j≠argmax} exp(z_j − m)) with m = max(z) (log1p keeps
+    the relative accuracy of small losses). Gradient: dℓ/dz = softmax(z) − onehot(y)
     (divided by the batch size for reduction="mean"). ``self.probs`` holds softmax(z).
     """
 
     def forward(self, out, y):
-        out = as_float_array(out, "CrossEntropyLoss logits out", ndim=2)
+        out = self._nonempty(as_float_array(out, "CrossEntropyLoss logits out", ndim=2))
         labels = self._labels(out, y)
-        z = out - out.max(axis=1, keepdims=True)  # shift: exp(z) ≤ 1, no overflow
-        logsumexp = np.log(np.exp(z).sum(axis=1, keepdims=True))
+        rows = np.arange(out.shape[0])
+        top = out.argmax(axis=1)
+        z = out - out[rows, top][:, None]  # shift by the max: exp(z) ≤ 1, no overflow
+        e = np.exp(z)
+        e[rows, top] = 0.0  # the max's term, exp(0) = 1, is added exactly by log1p:
+        logsumexp = np.log1p(e.sum(axis=1, keepdims=True))  # log Σ exp(z), accurate when ℓ ≪ 1
         log_probs = z - logsumexp  # log softmax
         self.out, self.target = out, labels
         self.probs = np.exp(log_probs)
-        return self._reduce(-log_probs[np.arange(out.shape[0]), labels])
+        return self._reduce(-log_probs[rows, labels])
 
     def backward(self, grad_out=1.0):
         self._require_cache("out")
@@ -124,7 +137,7 @@ class CrossEntropyLoss(Loss):
                 f"CrossEntropyLoss target y has shape {arr.shape}; expected ({batch},): one integer "
                 f"label per row of the logits {out.shape}. Use y.reshape(-1) if it is a column."
             )
-        if batch and (arr.min() < 0 or arr.max() >= classes):
+        if arr.min() < 0 or arr.max() >= classes:
             raise ValueError(
                 f"CrossEntropyLoss labels must lie in [0, {classes - 1}] for {classes} classes; got "
                 f"values from {arr.min()} to {arr.max()}. Re-index the labels (e.g. with np.unique(y, "
@@ -141,9 +154,9 @@ class BCEWithLogitsLoss(Loss):
     """
 
     def forward(self, out, y):
-        x = as_float_array(out, "BCEWithLogitsLoss logits out")
+        x = self._nonempty(as_float_array(out, "BCEWithLogitsLoss logits out"))
         y = self._same_shape_target(x, y, "logits out")
-        if y.size and (y.min() < 0 or y.max() > 1):
+        if y.min() < 0 or y.max() > 1:
             raise ValueError(
                 f"BCEWithLogitsLoss targets must be probabilities in [0, 1]; got values from {y.min()} "
                 f"to {y.max()}. For labels in {{-1, 1}} use (y + 1) / 2."
