@@ -24,6 +24,22 @@ from .records import ActivationRecord, FlowRecord
 from .stats import histogram, mean_std, rms, saturated_fraction
 
 
+def working_copy(net, loss_fn=None):
+    """Copies of ``net`` and ``loss_fn`` for a probe to run: every cache, buffer (batch-norm
+    running statistics) and random state is copied, but the parameter arrays are shared
+    (forward and backward only read them; the copy's ``.grad`` fields start empty), so
+    copying costs almost nothing even for a deep network."""
+    memo = {}
+    for p in net.parameters():
+        memo[id(p.data)] = p.data
+        if p.grad is not None:
+            memo[id(p.grad)] = p.grad
+    net = copy.deepcopy(net, memo)
+    for p in net.parameters():
+        p.grad = None
+    return net, copy.deepcopy(loss_fn)
+
+
 def _check_common(net, x, bins, label):
     layers = network.flatten(net)
     x = as_float_array(x, "x")
@@ -75,7 +91,7 @@ def activation_stats(net, x, *, bins: int = 30, label: str | None = None) -> Act
     """Forward ``x: (batch, in)`` through ``net`` and record per layer the activation mean,
     std, RMS, histogram and saturated fraction (see ``ActivationRecord``)."""
     layers, x, bins = _check_common(net, x, bins, label)
-    net = copy.deepcopy(net)
+    net, _ = working_copy(net)
     layers = network.flatten(net)
     stage_list = network.stages(layers)
     with np.errstate(all="ignore"):
@@ -112,8 +128,7 @@ def gradient_flow(net, loss_fn, x, y, *, bins: int = 30, lr: float | None = None
         )
     if lr is not None:
         lr = check_number(lr, "lr", low=0.0)
-    net, loss_fn = copy.deepcopy(net), copy.deepcopy(loss_fn)
-    net.zero_grad()
+    net, loss_fn = working_copy(net, loss_fn)
     layers = network.flatten(net)
     stage_list = network.stages(layers)
 

@@ -14,6 +14,7 @@ their layers in order). Layers before the first ``Linear`` are run but not shown
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from ..nn.module import Module, Parameter, Sequential
@@ -23,28 +24,24 @@ ACTIVATIONS = ("Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus"
 SATURATION = {"Tanh": "tanh", "Sigmoid": "sigmoid", "ReLU": "relu"}
 
 
-def _nn_class(name):
-    """``bp.nn.<name>`` if that layer exists (None otherwise)."""
+@functools.cache
+def _nn_classes(*names) -> tuple:
+    """The classes ``bp.nn.<name>`` (looked up once; names that do not exist are skipped)."""
     from .. import nn
 
-    return getattr(nn, name, None)
-
-
-def _isinstance(obj, name) -> bool:
-    cls = _nn_class(name)
-    return cls is not None and isinstance(obj, cls)
+    return tuple(cls for cls in (getattr(nn, name, None) for name in names) if cls is not None)
 
 
 def is_linear(layer) -> bool:
-    return _isinstance(layer, "Linear")
+    return isinstance(layer, _nn_classes("Linear"))
 
 
 def is_residual(layer) -> bool:
-    return _isinstance(layer, "Residual")
+    return isinstance(layer, _nn_classes("Residual"))
 
 
 def is_activation(layer) -> bool:
-    return any(_isinstance(layer, name) for name in ACTIVATIONS)
+    return isinstance(layer, _nn_classes(*ACTIVATIONS))
 
 
 def linears_in(module) -> list:

@@ -13,12 +13,17 @@ SIGMOID_MARGIN = 0.01
 
 
 def rms(v) -> float:
-    """‖v‖/√size(v), computed as m·√mean((v/m)²) with m = max|v| so that huge (but finite)
-    values of an exploding network do not overflow. ``inf`` if v holds inf, ``nan`` if NaN."""
-    v = np.asarray(v, dtype=np.float64)
+    """‖v‖/√size(v). ``inf`` if v holds inf, ``nan`` if NaN.
+
+    The sum of squares of huge (but finite) values of an exploding network overflows; then
+    (and for underflow) it is recomputed as m·√mean((v/m)²) with m = max|v|."""
+    v = np.asarray(v, dtype=np.float64).ravel()
     if v.size == 0:
         return float("nan")
     with np.errstate(all="ignore"):
+        total = float(np.dot(v, v))                     # one pass; fine unless it over/underflows
+        if np.isfinite(total) and total > 1e-290:
+            return float(np.sqrt(total / v.size))
         m = float(np.max(np.abs(v)))
         if not np.isfinite(m) or m == 0.0:
             return m
@@ -28,7 +33,8 @@ def rms(v) -> float:
 def mean_std(a) -> tuple[float, float]:
     """Mean and standard deviation over every element (nan if any element is non-finite).
 
-    Computed on a/m with m = max|a| and scaled back, so huge finite values do not overflow."""
+    Computed on a/m with m = max|a| and scaled back, so that neither huge values (their
+    squares overflow) nor tiny ones (their squares underflow) lose the answer."""
     a = np.asarray(a, dtype=np.float64)
     if a.size == 0 or not np.all(np.isfinite(a)):
         return float("nan"), float("nan")
@@ -65,14 +71,17 @@ def saturated_fraction(a, kind: str | None) -> float:
 
 
 def histogram(a, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(counts, edges)`` of the finite elements of ``a``: ``bins`` equal bins over their range."""
+    """``(counts, edges)`` of the finite elements of ``a``: ``bins`` equal bins over their
+    range (the last bin includes its right edge, as ``np.histogram``)."""
     v = np.asarray(a, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
+    finite = np.isfinite(v)
+    if not finite.all():
+        v = v[finite]
     if v.size == 0:
         return np.zeros(bins, dtype=np.int64), np.linspace(-1.0, 1.0, bins + 1)
     lo, hi = float(v.min()), float(v.max())
     # values (nearly) all equal, e.g. a collapsed deep sigmoid layer: widen the range so that
-    # `bins` distinct edges exist (np.histogram refuses bins narrower than float spacing)
+    # `bins` distinct edges exist
     scale = max(abs(lo), abs(hi))
     min_span = 1e-9 * scale * bins
     if scale == 0.0:                 # all zeros (dead layer): numpy's convention, ±0.5
@@ -80,4 +89,11 @@ def histogram(a, bins: int) -> tuple[np.ndarray, np.ndarray]:
     elif hi - lo < min_span:
         mid = 0.5 * (lo + hi)
         lo, hi = mid - min_span, mid + min_span
-    return np.histogram(v, bins=bins, range=(lo, hi))
+    edges = np.linspace(lo, hi, bins + 1)
+    # bin index ⌊(v − lo)·bins/(hi − lo)⌋, clipped so that v = hi falls in the last bin, then
+    # corrected where rounding put a value next to its bin (numpy's rule, same counts)
+    idx = ((v - lo) * (bins / (hi - lo))).astype(np.intp)
+    np.clip(idx, 0, bins - 1, out=idx)
+    idx[v < edges[idx]] -= 1
+    idx[(v >= edges[idx + 1]) & (idx != bins - 1)] += 1
+    return np.bincount(idx, minlength=bins), edges

@@ -3,12 +3,16 @@ hand-checked cases (vanishing sigmoid gradients, He-initialised ReLU nets, satur
 
 import dataclasses
 
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import numpy as np
 import pytest
 import torch
+from hypothesis import assume, given, settings
 
 import backprop_lib as bp
 from backprop_lib.probes import activation_stats, gradient_flow, measured_factor
+from backprop_lib.probes.stats import histogram, mean_std, rms
 
 TORCH_ACT = {"Tanh": torch.tanh, "Sigmoid": torch.sigmoid, "ReLU": torch.relu,
              "GELU": torch.nn.functional.gelu, "Identity": lambda t: t}
@@ -267,3 +271,35 @@ def test_record_reports_setting_and_table(rng):
     assert "FlowRecord" in repr(rec)
     assert gradient_flow(net, bp.nn.MSELoss(), rng.normal(size=(6, 3)), rng.normal(size=(6, 2)),
                          label="mine").setting == "mine"
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(2, 300), elements=finite), st.integers(1, 40))
+def test_histogram_counts_equal_numpys(v, bins):
+    assume(np.ptp(v) > 1e-6 * max(1.0, np.abs(v).max()))
+    counts, edges = histogram(v, bins)
+    ref_counts, ref_edges = np.histogram(v, bins=bins)
+    np.testing.assert_array_equal(counts, ref_counts)
+    np.testing.assert_allclose(edges, ref_edges, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(1, 200), elements=finite), st.sampled_from([1.0, 1e-160, 1e150]))
+def test_rms_and_mean_std_survive_huge_and_tiny_values(v, scale):
+    """RMS = ‖v‖/√n, mean and std: scaled by 1e150 (squares overflow) or 1e-160 (underflow),
+    they scale exactly with the data."""
+    ref = np.linalg.norm(v) / np.sqrt(v.size)
+    np.testing.assert_allclose(rms(v * scale) / scale, ref, rtol=1e-10)
+    mean, std = mean_std(v * scale)
+    np.testing.assert_allclose([mean / scale, std / scale], [v.mean(), v.std()], rtol=1e-9,
+                               atol=1e-12 * np.abs(v).max())
+
+
+def test_rms_of_non_finite_values():
+    assert rms(np.array([1.0, np.inf])) == np.inf
+    assert np.isnan(rms(np.array([1.0, np.nan])))
+    assert np.isnan(mean_std(np.array([1.0, np.inf]))[0])
+    assert rms(np.zeros(3)) == 0.0
