@@ -63,8 +63,8 @@ def _relu_step(k11, k22, k12):
     sin2 = (1.0 - rho) * (1.0 + rho)
     sin_theta = np.sqrt(np.where(sin2 > DIAGONAL_TOL, sin2, 0.0))
     theta = np.arctan2(norm * sin_theta, k12)
-    k12_new = (norm * sin_theta + (math.pi - theta) * k12) / (2 * math.pi)
-    kdot = (math.pi - theta) / (2 * math.pi)
+    kdot = (math.pi - theta) / (2 * math.pi)     # exactly ½ at θ = 0 (2π is π doubled)
+    k12_new = norm * sin_theta / (2 * math.pi) + kdot * k12
     return k11 / 2, k22 / 2, k12_new, kdot
 
 
@@ -83,8 +83,9 @@ def _erf_step(k11, k22, k12):
     with np.errstate(over="ignore"):  # an infinite determinant just means Kdot = 0
         det = 1 + 2 * (k11[:, None] + k22[None, :]) + 4 * norm**2 * (1 - rho) * (1 + rho)
     kdot = (4 / math.pi) / np.sqrt(det)
-    diag = lambda k: (2 / math.pi) * np.arcsin(2 * k / (1 + 2 * k))  # noqa: E731
-    return diag(k11), diag(k22), k12_new, kdot
+    # the same operations as the cross term, so that identical points stay bit-identical
+    diag = lambda k, a: (2 / math.pi) * np.arcsin(np.clip(2 * k / (a * a), -1.0, 1.0))  # noqa: E731
+    return diag(k11, a1), diag(k22, a2), k12_new, kdot
 
 
 def _identity_step(k11, k22, k12):
@@ -101,6 +102,36 @@ def _closed_form_name(activation):
 
 
 # -- the recursion ------------------------------------------------------------------------
+
+def _input_kernel(x1, x2):
+    """K⁰ = X₁X₂ᵀ/d and its diagonals. Pairs of identical rows get exactly K11 (as on the
+    diagonal of a symmetric kernel), so the recursion treats them as the same point."""
+    d = x1.shape[1]
+    k11 = np.einsum("ij,ij->i", x1, x1) / d
+    if x2 is None:
+        k12 = x1 @ x1.T / d
+        k12 = (k12 + k12.T) / 2
+        np.fill_diagonal(k12, k11)
+        return k11, k11, k12
+    k22 = np.einsum("ij,ij->i", x2, x2) / d
+    k12 = x1 @ x2.T / d
+    rows = {}
+    for i, row in enumerate(x1):
+        rows.setdefault(row.tobytes(), []).append(i)
+    for j, row in enumerate(x2):
+        for i in rows.get(row.tobytes(), ()):
+            k12[i, j] = k22[j] = k11[i]
+    return k11, k22, k12
+
+
+def _cauchy_schwarz(k11, k22, k12):
+    """Clip |K12| ≤ √(K11 K22), which every covariance satisfies. Round-off can break it near
+    the diagonal, and in a chaotic network (large w_std) each layer would amplify the breach
+    until the kernel is no longer PSD. Pairs with K11 = K22 get the exact bound K11."""
+    bound = np.sqrt(k11)[:, None] * np.sqrt(k22)[None, :]
+    bound = np.where(k11[:, None] == k22[None, :], k11[:, None], bound)
+    return np.clip(k12, -bound, bound)
+
 
 def _check_inputs(x1, x2):
     x1 = as_float_array(x1, "x1", ndim=2).astype(np.float64, copy=False)
@@ -151,18 +182,13 @@ def analytic(x1, x2=None, depth: int = 3, activation="relu", w_std: float = 1.0,
         name = activation if isinstance(activation, str) else getattr(activation, "__name__", activation)
         raise ValueError(
             f"activation {name!r} has no closed-form kernel (closed forms: {', '.join(CLOSED_FORMS)}); "
-            "pass quadrature_order=32 (for example) to compute its kernel by Gauss–Hermite quadrature."
+            "pass quadrature_order=32 (for example) to compute its kernel by Gaussian quadrature."
         )
     if isinstance(activation, str) and quadrature_order is not None:
         resolve_activation(activation)  # unknown names fail here with the list of known ones
 
     symmetric = x2 is None
-    x2 = x1 if symmetric else x2
-    d = x1.shape[1]
-    # K⁰ = X₁X₂ᵀ / d_in, with its two diagonals
-    k12 = x1 @ x2.T / d
-    k11 = np.einsum("ij,ij->i", x1, x1) / d
-    k22 = k11 if symmetric else np.einsum("ij,ij->i", x2, x2) / d
+    k11, k22, k12 = _input_kernel(x1, x2)
     theta = np.zeros_like(k12)
 
     def dense(k11, k22, k12, theta):
@@ -177,6 +203,7 @@ def analytic(x1, x2=None, depth: int = 3, activation="relu", w_std: float = 1.0,
                 np.fill_diagonal(k12, k11)
                 k22 = k11
             k11, k22, k12, kdot = step(k11, k22, k12)
+            k12 = _cauchy_schwarz(k11, k22, k12)
             theta = theta * kdot  # Θ ← Θ · E[φ'(u)φ'(v)]
         k11, k22, k12, theta = dense(k11, k22, k12, theta)
 
@@ -185,7 +212,7 @@ def analytic(x1, x2=None, depth: int = 3, activation="relu", w_std: float = 1.0,
     if not (np.all(np.isfinite(k12)) and np.all(np.isfinite(theta))):
         raise OverflowError(
             f"the kernels overflowed float64 (depth={depth}, w_std={w_std}, b_std={b_std}, "
-            f"largest input kernel {float(np.max(np.abs(x1 @ x1.T / d))):.3g}); a ReLU kernel grows "
+            f"largest input kernel {float(np.max(_input_kernel(x1, None)[0])):.3g}); a ReLU kernel grows "
             "like (w_std²/2)^depth. Use a smaller w_std or depth, or rescale the inputs."
         )
     return Kernels(nngp=k12, ntk=theta)

@@ -82,9 +82,9 @@ def _forward_backward(layers, x):
     for layer in layers:                                     # forward, remembering what is needed
         if isinstance(layer, Linear):
             inputs.append(a)
-            z = layer.weight_scale * (a @ layer.weight.data.astype(np.float64).T)
+            z = layer.weight_scale * (a @ np.asarray(layer.weight.data, dtype=np.float64).T)
             if layer.bias is not None:
-                z = z + layer.bias_scale * layer.bias.data.astype(np.float64)
+                z = z + layer.bias_scale * np.asarray(layer.bias.data, dtype=np.float64)
             a = z
         else:
             slopes.append(layer.df(a))                       # φ'(z) for the backward pass
@@ -96,7 +96,8 @@ def _forward_backward(layers, x):
         if isinstance(layer, Linear):
             out.append((inputs.pop(), delta, layer.weight_scale,
                         layer.bias_scale if layer.bias is not None else 0.0))
-            delta = layer.weight_scale * (delta @ layer.weight.data.astype(np.float64))  # Δ W s
+            weight = np.asarray(layer.weight.data, dtype=np.float64)
+            delta = layer.weight_scale * (delta.reshape(n * k, -1) @ weight).reshape(n, k, -1)  # Δ W s
         else:
             delta = delta * slopes.pop()[:, None, :]         # Δ ⊙ φ'(z)
     return out[::-1], k
