@@ -2,6 +2,7 @@
 hand-checked cases (vanishing sigmoid gradients, He-initialised ReLU nets, saturation)."""
 
 import dataclasses
+import math
 
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
@@ -274,6 +275,8 @@ def test_record_reports_setting_and_table(rng):
 
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+# moderate magnitudes (or 0), so that NumPy's plain mean/std serve as the reference
+moderate = st.one_of(st.just(0.0), st.floats(1e-6, 1e6), st.floats(-1e6, -1e-6))
 
 
 @settings(max_examples=40, deadline=None)
@@ -287,11 +290,11 @@ def test_histogram_counts_equal_numpys(v, bins):
 
 
 @settings(max_examples=40, deadline=None)
-@given(hnp.arrays(np.float64, st.integers(1, 200), elements=finite), st.sampled_from([1.0, 1e-160, 1e150]))
+@given(hnp.arrays(np.float64, st.integers(1, 200), elements=moderate), st.sampled_from([1.0, 1e-160, 1e150]))
 def test_rms_and_mean_std_survive_huge_and_tiny_values(v, scale):
     """RMS = ‖v‖/√n, mean and std: scaled by 1e150 (squares overflow) or 1e-160 (underflow),
     they scale exactly with the data."""
-    ref = np.linalg.norm(v) / np.sqrt(v.size)
+    ref = math.hypot(*v) / math.sqrt(v.size)
     np.testing.assert_allclose(rms(v * scale) / scale, ref, rtol=1e-10)
     mean, std = mean_std(v * scale)
     np.testing.assert_allclose([mean / scale, std / scale], [v.mean(), v.std()], rtol=1e-9,
