@@ -149,21 +149,22 @@ def empirical(net, x1, x2=None, *, trace=False) -> np.ndarray:
 def _jacobian(net, x) -> np.ndarray:
     """J[i, a, p] = ∂f_a(x_i)/∂p via one backward pass per (example, output): (n, k, P)."""
     params = net.parameters()
-    rows = []
+    sizes = np.cumsum([0] + [p.size for p in params])
+    jac = None
     for i in range(x.shape[0]):
         out = net(x[i:i + 1])
-        k = out.shape[1]
-        per_output = []
-        for a in range(k):
+        if jac is None:
+            jac = np.zeros((x.shape[0], out.shape[1], sizes[-1]))
+        for a in range(out.shape[1]):
             for p in params:
                 p.grad = None
             seed = np.zeros_like(out)
             seed[0, a] = 1.0                                 # ∂f_a/∂f
             net.backward(seed)
-            per_output.append(np.concatenate([
-                (p.grad if p.grad is not None else np.zeros_like(p.data)).ravel() for p in params]))
-        rows.append(per_output)
-    return np.asarray(rows, dtype=np.float64)
+            for p, lo, hi in zip(params, sizes[:-1], sizes[1:], strict=True):
+                if p.grad is not None:
+                    jac[i, a, lo:hi] = p.grad.ravel()
+    return jac
 
 
 def empirical_jacobian(net, x1, x2=None, *, trace=False) -> np.ndarray:
@@ -186,8 +187,9 @@ def empirical_jacobian(net, x1, x2=None, *, trace=False) -> np.ndarray:
     finally:
         for p, g in saved:
             p.grad = g
-    k = j1.shape[1]
+    (n1, k, _), n2 = j1.shape, j2.shape[0]
     if reduce is not None or k == 1:
-        theta = np.einsum("iap,jap->ij", j1, j2)             # Σ_a J₁[:, a]·J₂[:, a]
+        theta = j1.reshape(n1, -1) @ j2.reshape(n2, -1).T    # Σ_a Σ_p J₁[i, a, p] J₂[j, a, p]
         return theta / k if reduce == "mean" else theta
-    return np.einsum("iap,jbp->ijab", j1, j2)
+    theta = j1.reshape(n1 * k, -1) @ j2.reshape(n2 * k, -1).T  # Σ_p J₁[i, a, p] J₂[j, b, p]
+    return theta.reshape(n1, k, n2, k).transpose(0, 2, 1, 3)
