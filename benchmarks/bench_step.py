@@ -45,6 +45,16 @@ def blas_threads() -> int:
     return max(counts) if counts else 1
 
 
+def matmul_mflop():
+    """Multiply-add work of the matrix products, in MFLOP: forward, backward with and without dL/dx."""
+    pairs = list(zip(SIZES[:-1], SIZES[1:], strict=True))
+    forward = sum(2 * BATCH * i * o for i, o in pairs)                  # x Wᵀ per layer
+    grad_w = forward                                                    # gᵀ x: same size
+    grad_x = sum(2 * BATCH * i * o for i, o in pairs[1:])               # g W, but not for layer 1
+    first_x = 2 * BATCH * SIZES[0] * SIZES[1]                           # g W of layer 1 (dL/dx)
+    return forward / 1e6, (grad_w + grad_x) / 1e6, (grad_w + grad_x + first_x) / 1e6
+
+
 def bp_step(net, loss_fn, x, y):
     """(forward seconds, backward seconds) of one bp step."""
     t0 = time.perf_counter()
@@ -119,6 +129,11 @@ def main(argv=None):
     print(f"one training step: MLP {SIZES}, ReLU, CrossEntropyLoss, batch {BATCH}; "
           f"median of {args.repeats} after {args.warmup} warm-up; threads: numpy BLAS {threads}, "
           f"torch {torch.get_num_threads()} (torch {torch.__version__}, numpy {np.__version__})")
+    mf_fwd, bwd_torch, bwd_bp = matmul_mflop()
+    print(f"matrix-product work per step: forward {mf_fwd:.0f} MFLOP; backward {bwd_torch:.0f} MFLOP "
+          "for torch "
+          f"(it skips dL/dx of layer 1), {bwd_bp:.0f} MFLOP for bp and for 'torch (dL/dx too)': bp does "
+          f"{(mf_fwd + bwd_bp) / (mf_fwd + bwd_torch):.2f}x the work of the plain torch step")
     header = (f"{'dtype':8} {'side':18} {'forward ms':>10} {'backward ms':>11} {'step ms':>8} "
               f"{'bwd/fwd':>7} {'bp/this':>7}")
     print(header)
