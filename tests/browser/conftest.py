@@ -1,19 +1,26 @@
 """JupyterLab in headless Chromium (Debian's chromium, driven by Playwright's Python API).
 
 The server runs on 127.0.0.1 with its own token, serves a temporary folder (so JupyterLab's
-autosave never writes outputs into the course's notebooks) and is stopped by its own
-process id. Screenshots of failing tests land in test-artifacts/.
+autosave never writes into the course's notebooks/), keeps its settings, workspaces and
+IPython profile in that temporary area too, and is stopped by its own process id (its
+kernels are shut down first). Playwright never downloads a browser: Debian's chromium is
+launched by path. A failing test leaves a screenshot, the browser console and the server log
+in test-artifacts/.
 """
+
+from __future__ import annotations
 
 import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,7 +30,17 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in tests/browser/ carries the ``browser`` marker (``-m "not browser"`` skips them)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
 
 
 def _free_port() -> int:
@@ -43,11 +60,12 @@ def _chromium() -> str:
 
 
 def write_notebook(folder: Path, name: str, cells: list[str]) -> Path:
-    """A minimal notebook of code cells, with the kernelspec JupyterLab needs."""
+    """A minimal notebook of code cells, with the kernelspec JupyterLab needs (without it
+    JupyterLab opens a "Select Kernel" dialog)."""
     nb = {
-        "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-                   "source": src} for src in cells],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"cell-{i}", "metadata": {},
+                   "outputs": [], "source": src} for i, src in enumerate(cells)],
+        "metadata": {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
         "nbformat": 4, "nbformat_minor": 5,
     }
     path = folder / name
@@ -55,54 +73,134 @@ def write_notebook(folder: Path, name: str, cells: list[str]) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A running JupyterLab: yields (base_url, token, root folder)."""
-    root = tmp_path_factory.mktemp("lab")
-    port, token = _free_port(), secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", "--expose-app-in-browser", "--LabApp.news_url=None",
-           f"--ServerApp.root_dir={root}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    log = open(root.parent / f"lab-{port}.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    base = f"http://127.0.0.1:{port}"
+@dataclass
+class Lab:
+    """A running JupyterLab: ``base`` URL, ``token``, the ``root`` folder it serves, its log."""
+
+    base: str
+    token: str
+    root: Path
+    log: Path
+    pid: int
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path.lstrip('/')}?token={self.token}"
+
+    def api(self, path: str, method: str = "GET"):
+        req = urllib.request.Request(f"{self.base}/api/{path}", method=method,
+                                     headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            body = resp.read()
+        return json.loads(body) if body else None
+
+    # tuple-like access, for tests written against ``base, token, root = lab``
+    def __iter__(self):
+        return iter((self.base, self.token, self.root))
+
+
+def _stop(proc: subprocess.Popen, lab: Lab | None) -> None:
+    """Shut down the server's kernels through its API, then stop the server by its pid."""
+    if lab is not None and proc.poll() is None:
+        try:
+            for kernel in lab.api("kernels"):
+                lab.api(f"kernels/{kernel['id']}", method="DELETE")
+        except OSError:
+            pass
+    children = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start; see {log.name}") from None
-                time.sleep(0.3)
-        yield base, token, root
-    finally:
-        proc.terminate()
+        import psutil  # comes with ipykernel; used only to make sure no kernel outlives the server
+
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except Exception:   # noqa: BLE001 - psutil missing or the server already gone
+        pass
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        log.close()
+    for child in children:                       # by pid, only the server's own children
+        try:
+            if child.is_running():
+                child.kill()
+        except Exception:  # noqa: BLE001 - already exited
+            pass
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A running JupyterLab serving a fresh temporary folder (never the repository)."""
+    area = tmp_path_factory.mktemp("lab")
+    root = area / "root"
+    root.mkdir()
+    assert ROOT not in root.resolve().parents, "the browser tests must not serve the repository"
+    port, token = _free_port(), secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", "--expose-app-in-browser",
+           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={area / 'settings'}",
+           f"--LabApp.workspaces_dir={area / 'workspaces'}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    # no news or update questions popping up over the notebook
+    notify = area / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notify.parent.mkdir(parents=True)
+    notify.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(area / "config"), "JUPYTER_DATA_DIR": str(area / "data"),
+           "JUPYTER_RUNTIME_DIR": str(area / "runtime"), "IPYTHONDIR": str(area / "ipython"),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("MPLBACKEND", None)                  # the kernel's default (inline) backend
+    log_path = area / f"lab-{port}.log"
+    proc = lab_obj = None
+    with open(log_path, "w") as log:
+        try:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
+            lab_obj = Lab(f"http://127.0.0.1:{port}", token, root, log_path, proc.pid)
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    lab_obj.api("status")
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"JupyterLab did not start:\n{log_path.read_text()[-3000:]}") \
+                            from None
+                    time.sleep(0.2)
+            yield lab_obj
+        finally:
+            if proc is not None:
+                _stop(proc, lab_obj)
 
 
 @pytest.fixture
 def page(request):
-    """A Chromium page; on failure a screenshot is saved in test-artifacts/."""
+    """A Chromium page; on failure its screenshot and console (and the server log, when the
+    test uses ``lab``) are saved in test-artifacts/."""
     from playwright.sync_api import sync_playwright
 
     exe = _chromium()
+    console = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, headless=True)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield pg
-        if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
+        try:
+            pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+            pg.on("console", lambda msg: console.append(f"[{msg.type}] {msg.text}"))
+            pg.on("pageerror", lambda err: console.append(f"[pageerror] {err}"))
+            yield pg
+            rep = getattr(request.node, "rep_call", None)
+            if rep is not None and rep.failed:
+                ARTIFACTS.mkdir(exist_ok=True)
+                stem = ARTIFACTS / request.node.name.replace("/", "_")
+                try:
+                    pg.screenshot(path=f"{stem}.png", full_page=True)
+                except Exception as err:  # noqa: BLE001 - a dead page must not hide the test's failure
+                    console.append(f"[screenshot failed] {err}")
+                Path(f"{stem}.console.txt").write_text("\n".join(console))
+                if "lab" in request.fixturenames:
+                    shutil.copyfile(request.getfixturevalue("lab").log, f"{stem}.lab.log")
+        finally:
+            browser.close()
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -112,39 +210,74 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{rep.when}", rep)
 
 
-def run_all_cells(page, base, token, name, timeout_ms=120_000):
-    """Open notebook ``name`` in JupyterLab and run every cell; wait until the kernel is idle."""
-    page.goto(f"{base}/lab/tree/{name}?token={token}")
+def open_notebook(page, lab: Lab, name: str, timeout_ms: int = 60_000) -> None:
+    """Open notebook ``name`` in JupyterLab and wait until its kernel is idle."""
+    page.goto(lab.url(f"lab/tree/{name}"))
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout_ms)
-    page.wait_for_selector(".jp-Notebook", timeout=timeout_ms)
-    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=timeout_ms)
     page.evaluate(
         """async () => {
             const app = window.jupyterapp;
             await app.restored;
-            const nb = app.shell.currentWidget;
+            let nb = app.shell.currentWidget;
+            while (!nb || !nb.context) {               // the notebook panel may come a moment later
+                await new Promise(r => setTimeout(r, 100));
+                nb = app.shell.currentWidget;
+            }
+            await nb.context.ready;
             await nb.context.sessionContext.ready;
-            await app.commands.execute('notebook:run-all-cells');
         }"""
     )
+    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=timeout_ms)
+
+
+def run_all_cells(page, lab: Lab, name: str, timeout_ms: int = 120_000) -> None:
+    """Open notebook ``name`` and run every cell; return once each code cell has run
+    (its prompt shows an execution number) and the kernel is idle."""
+    open_notebook(page, lab, name, timeout_ms)
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     page.wait_for_function(
-        """() => { const c = document.querySelectorAll('.jp-InputArea-prompt');
-                   return c.length > 0 && [...c].every(p => !p.textContent.includes('*')); }""",
+        """() => { const c = document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt');
+                   return c.length > 0 && [...c].every(p => /\\[\\d+\\]/.test(p.textContent)); }""",
         timeout=timeout_ms,
     )
     page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=timeout_ms)
 
 
-def stable_image_src(page, selector, settle_ms=800, timeout_ms=30_000):
-    """The ``src`` of the figure image once it has not changed for ``settle_ms``."""
+def run_cell(page, index: int, timeout_ms: int = 60_000) -> str:
+    """Run code cell ``index`` of the open notebook again and return its output text."""
+    return page.evaluate(
+        """async ([index, timeout]) => {
+            const app = window.jupyterapp;
+            const panel = app.shell.currentWidget;
+            const cell = panel.content.widgets[index];
+            const before = cell.model.executionCount;
+            panel.content.activeCellIndex = index;
+            await app.commands.execute('notebook:run-cell');
+            const start = Date.now();
+            while (cell.model.executionCount === before || cell.model.executionCount === null) {
+                if (Date.now() - start > timeout) throw new Error('cell ' + index + ' did not run');
+                await new Promise(r => setTimeout(r, 50));
+            }
+            return cell.outputArea.node.innerText;
+        }""",
+        [index, timeout_ms],
+    )
+
+
+def stable_image_src(page, selector, settle_ms=800, timeout_ms=30_000, different_from=None):
+    """The ``src`` of the last image matching ``selector`` once it has not changed for
+    ``settle_ms`` (a figure redraws over several frames); with ``different_from``, wait for a
+    src other than that one first."""
     deadline = time.monotonic() + timeout_ms / 1000
     last, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        imgs = page.query_selector_all(selector)
-        src = imgs[-1].get_attribute("src") if imgs else None
+        src = page.evaluate(
+            "(sel) => { const imgs = document.querySelectorAll(sel);"
+            " return imgs.length ? imgs[imgs.length - 1].getAttribute('src') : null; }", selector)
         if src != last:
             last, since = src, time.monotonic()
-        elif src and (time.monotonic() - since) * 1000 >= settle_ms:
+        elif src and src != different_from and (time.monotonic() - since) * 1000 >= settle_ms:
             return src
         time.sleep(0.1)
-    raise AssertionError(f"no stable image for {selector!r} within {timeout_ms} ms")
+    state = "unchanged" if last is not None and last == different_from else "not stable or missing"
+    raise AssertionError(f"image {selector!r} {state} within {timeout_ms} ms")
