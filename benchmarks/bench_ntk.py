@@ -18,7 +18,7 @@ Each method runs in its own subprocess so its memory is measured alone:
 The Jacobian methods need n × 531,457 × 8 bytes per Jacobian (4.3 GB at n = 1000), so by
 default they run at n = 50, 100, 200, 400 and their time (a·n + b·n²) and memory (c + d·n) are
 extrapolated to n = 1000 and labelled as such; ``--full`` also runs them at n = 1000 when
-the machine has 3× the estimated memory available.
+the machine has 1.5× the memory extrapolated from the small runs available (several minutes).
 
 Also timed: ``bp.ntk.analytic`` for 1000 × 1000 inputs at depth 10 (ReLU and erf closed forms).
 
@@ -40,6 +40,7 @@ import time
 import tracemalloc
 
 import numpy as np
+from scipy.optimize import nnls
 
 import backprop_lib as bp
 
@@ -162,7 +163,7 @@ def _check_agreement():
 def _extrapolate(rows, n):
     ns = np.array([r["n"] for r in rows], float)
     t = np.array([r["median"] for r in rows])
-    a, b = np.linalg.lstsq(np.stack([ns, ns**2], 1), t, rcond=None)[0]  # t ≈ a·n + b·n²
+    a, b = nnls(np.stack([ns, ns**2], 1), t)[0]                         # t ≈ a·n + b·n², a, b ≥ 0
     mem = np.array([r["rss_delta"] for r in rows], float)
     d, c = np.polyfit(ns, mem, 1)                                         # mem ≈ c + d·n
     return a * n + b * n * n, c + d * n
@@ -195,13 +196,13 @@ def main():
     rows = {"layerwise": [_run("layerwise", n, repeats, args.threads) for n in (*SMALL_NS, N)]}
     for method in ("jacobian", "torch"):
         rows[method] = [_run(method, n, repeats, args.threads) for n in SMALL_NS]
-        need = 3 * 2.5 * N * n_params * 8
-        if args.full:
+        if args.full:  # memory guard: the linear fit of the small runs' peaks, with 50% margin
             import psutil
+            need = 1.5 * _extrapolate(rows[method], N)[1]
             if psutil.virtual_memory().available > need:
                 rows[method].append(_run(method, N, repeats, args.threads))
             else:
-                print(f"{method}: skipped n={N} (needs ~{need / 3e9:.1f} GB, 3× that not available)")
+                print(f"{method}: skipped n={N} (needs ~{need / 1.5e9:.1f} GB, 1.5× that not available)")
 
     names = {"layerwise": "layer-wise (bp.ntk.empirical)", "jacobian": "bp Jacobian contraction",
              "torch": "torch.func vmap(jacrev) + einsum"}

@@ -12,7 +12,10 @@ for a network in the NTK parameterization ``z = (w_std/√fan_in)·W x + b_std·
 
 The Gaussian expectations need the diagonals K(x,x) and K(x',x') as well as the cross term,
 so the recursion carries all three. Closed forms: ReLU (arc-cosine kernel), erf, identity;
-any other activation by two-dimensional Gauss–Hermite quadrature (``kernel_quadrature.py``).
+any other activation by two-dimensional Gaussian quadrature (a half-range Gauss–Hermite rule
+in the radius times Gauss–Legendre in the angle, cut where φ's argument changes sign; see
+``kernel_quadrature.py``). After each layer |K12| is clipped to √(K11 K22) (Cauchy–Schwarz),
+so round-off cannot push a kernel out of the PSD cone, not even in a chaotic deep network.
 """
 
 from __future__ import annotations
@@ -158,8 +161,10 @@ def analytic(x1, x2=None, depth: int = 3, activation="relu", w_std: float = 1.0,
         ``df(x)`` (such as ``bp.nn.Tanh``), or a plain callable (its derivative is then
         taken by central finite differences, accurate to about 1e-8).
     w_std, b_std: weight and bias standard deviations (≥ 0) of every dense layer.
-    quadrature_order: None for the closed form; an int q uses q×q-point Gauss–Hermite
-        quadrature for the Gaussian expectations (for any activation, closed form or not).
+    quadrature_order: None for the closed form; an int q computes the Gaussian expectations by
+        quadrature with q radial × 4q angular nodes per pair of inputs (for any activation,
+        closed form or not). q = 16 gives ~1e-8 relative accuracy for smooth activations at
+        w_std ≈ 1, larger w_std needs more; the cost is 4q² activation calls per pair and layer.
 
     Returns ``Kernels(nngp, ntk)``, each (n1, n2) float64.
 
