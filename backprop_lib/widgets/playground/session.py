@@ -278,8 +278,9 @@ class PlaygroundSession:
     def maps(self, resolution: int = 60):
         """What the view draws over the plane, as ``(class_scores, neurons)``:
 
-        ``class_scores: (res, res, K)``: softmax of the outputs (cross-entropy) or the outputs
-        clipped to [0, 1] (MSE); ``neurons``: per hidden layer ``(res, res, width)``, each
+        ``class_scores: (res, res, K)``: softmax of the outputs (cross-entropy) or, for MSE, the
+        outputs clipped to [0, 1] (two classes: p₁ = clip((out₁ − out₀ + 1)/2), so p₁ = ½ on the
+        argmax boundary); ``neurons``: per hidden layer ``(res, res, width)``, each
         neuron's activation. The network runs in eval mode on the grid's features.
         """
         h = self.features(self.grid(resolution))
@@ -295,7 +296,7 @@ class PlaygroundSession:
                         h = layer(h)
                     if isinstance(layer, nn.Module) and not isinstance(layer, (nn.Linear, nn.Dropout)):
                         neurons.append(h.reshape(resolution, resolution, -1))
-                scores = _softmax(h) if self.settings.loss == "cross_entropy" else np.clip(h, 0.0, 1.0)
+                scores = _softmax(h) if self.settings.loss == "cross_entropy" else _mse_scores(h)
         finally:
             self.net.train(was_training)
         return scores.reshape(resolution, resolution, -1), neurons
@@ -312,6 +313,13 @@ def _softmax(z):
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def _mse_scores(out):
+    if out.shape[1] == 2:
+        p1 = np.clip((out[:, 1] - out[:, 0] + 1.0) / 2.0, 0.0, 1.0)
+        return np.column_stack([1.0 - p1, p1])
+    return np.clip(out, 0.0, 1.0)
 
 
 def _same(a, b) -> bool:

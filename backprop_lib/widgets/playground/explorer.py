@@ -1,0 +1,312 @@
+"""``TrainingPlayground``: TensorFlow Playground in Jupyter, and more.
+
+    pg = bp.widgets.TrainingPlayground()                  # moons, 2 hidden layers of 8 tanh
+    pg                                                    # controls + live figure
+    pg.step(100); pg.set(lr=0.003); pg.play(steps=200)    # the same, driven from code
+    pg = bp.widgets.TrainingPlayground.preset("vanishing sigmoid")
+    pg = bp.widgets.TrainingPlayground(data=(x, y))       # your own 2-D points and labels
+    tnet = pg.session.export_torch()
+
+The training is a ``PlaygroundSession`` (pure, steppable); the figure a ``PlaygroundView``.
+
+**Play without freezing the notebook.** Inside Jupyter the kernel runs an asyncio event loop.
+``play()`` there starts a task that does ``steps_per_frame`` steps, redraws, then awaits
+``asyncio.sleep(0)``, so the kernel handles clicks, slider moves and other cells between two
+frames (a change of lr reaches the very next frame). Outside an event loop (a script, a test)
+``play(steps=n)`` runs the frames synchronously and returns when done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import textwrap
+
+from ..._validate import check_positive_int
+from ..base import Explorer
+from .data import DATASETS, FEATURES, OWN
+from .presets import PRESETS, get_preset
+from .session import PlaygroundSession
+from .settings import ACTIVATIONS, INITS, LIVE, LOSSES, OPTIMIZERS, PlaygroundSettings
+from .view import PlaygroundView
+
+_NO_PRESET = "(presets)"
+
+
+def _running_loop():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _parse_hidden(text):
+    if isinstance(text, (tuple, list)):
+        return tuple(text)
+    parts = [p for p in str(text).replace(";", ",").replace(" ", ",").split(",") if p]
+    try:
+        return tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError("hidden: write the neuron counts separated by commas, e.g. '4, 2' (nothing for "
+                         f"no hidden layer); got {text!r}.") from None
+
+
+# settings field → (settings value → control value, control value → settings value)
+_CONVERT = {
+    "hidden": (lambda v: ", ".join(map(str, v)), _parse_hidden),
+    "max_steps": (lambda v: v or 0, lambda v: int(v) or None),
+    "target_loss": (lambda v: v or 0.0, lambda v: float(v) or None),
+}
+
+
+class TrainingPlayground(Explorer):
+    """Train a small network on 2-D points and watch it learn (see the module docstring).
+
+    Settings: ``PlaygroundSettings`` (keyword arguments, or ``data=(x, y)``).
+    ``steps_per_frame``: training steps between two redraws while playing.
+    """
+
+    Settings = PlaygroundSettings
+    title = "Training playground"
+    compute = staticmethod(PlaygroundSession)
+
+    def __init__(self, data=None, *, theme: str = "default", steps_per_frame: int = 10, **settings):
+        if data is not None:
+            settings["data"] = data
+        self.view = PlaygroundView(theme)
+        self.steps_per_frame = check_positive_int(steps_per_frame, "steps_per_frame")
+        self.explanation = ""
+        self._playing = False
+        self._task = None
+        self._buttons = {}
+        super().__init__(theme=theme, **settings)
+
+    @classmethod
+    def preset(cls, name: str, **kwargs) -> TrainingPlayground:
+        """A playground with the settings of a named preset (``PRESETS``); ``kwargs`` override them."""
+        p = get_preset(name)
+        pg = cls(**{**p.settings, **kwargs})
+        pg.explanation = p.explanation
+        pg._render()
+        return pg
+
+    def apply_preset(self, name: str) -> TrainingPlayground:
+        """Replace every setting by preset ``name``'s (on top of the defaults) and reset."""
+        p = get_preset(name)
+        self.settings = PlaygroundSettings(**p.settings)
+        self.explanation = p.explanation
+        self._sync_controls()
+        self._refresh()
+        return self
+
+    @property
+    def session(self) -> PlaygroundSession:
+        """The training state (``None`` only if the settings could not be built)."""
+        return self.result
+
+    # -- driving it from code --------------------------------------------------------------
+    def set(self, **changes):
+        """Change settings. lr, l2, optimizer, batch size and the stop condition change the running
+        session (weights kept); anything else resets it."""
+        fields = {f.name for f in dataclasses.fields(PlaygroundSettings)}
+        unknown = sorted(set(changes) - fields)
+        if unknown:
+            raise ValueError(f"TrainingPlayground.set() got unknown setting(s) {unknown}; "
+                             f"settings are: {sorted(fields)}.")
+        if changes.get("dataset", OWN) != OWN and "data" not in changes:
+            changes["data"] = None                      # leaving the learner's arrays
+        new = dataclasses.replace(self.settings, **changes)
+        self.settings = new
+        self._sync_controls()
+        if not set(changes) <= LIVE:
+            self.explanation = ""
+        if self.result is None:
+            self._refresh()
+        else:
+            self.error = None
+            self.result.update(**{name: getattr(new, name) for name in changes})
+            self._render()
+        return self
+
+    def step(self, n: int = 1) -> TrainingPlayground:
+        """Run ``n`` training steps now, then redraw."""
+        n = check_positive_int(n, "n")
+        if self.session is not None:
+            self.session.step(n)
+        self._render()
+        return self
+
+    def reset(self) -> TrainingPlayground:
+        """Start again from the initial weights (same settings)."""
+        if self.session is not None:
+            self.session.reset()
+        self._render()
+        return self
+
+    def play(self, steps: int | None = None, *, background: bool | None = None):
+        """Train frame by frame (``steps_per_frame`` steps, then a redraw) until ``steps`` more
+        steps, the stop condition, a divergence or ``pause()``.
+
+        ``background`` (default: whether an event loop is running, as in Jupyter): start an
+        asyncio task and return it at once; otherwise run to the end and return ``self``.
+        """
+        if steps is not None:
+            steps = check_positive_int(steps, "steps")
+        if background is None:
+            background = _running_loop() is not None
+        if background:
+            if self._task is not None and not self._task.done():
+                return self._task
+            self._set_playing(True)
+            self._task = asyncio.ensure_future(self._play_async(steps))
+            return self._task
+        if steps is None and self.settings.max_steps is None:
+            raise ValueError("play() without an event loop runs until it stops: give steps=... or set "
+                             "max_steps (or call pg.step(n)).")
+        self._set_playing(True)
+        try:
+            while self._frame(steps):
+                if steps is not None:
+                    steps -= self._last_frame
+        finally:
+            self._set_playing(False)
+        return self
+
+    def pause(self) -> TrainingPlayground:
+        """Stop playing after the current frame."""
+        self._set_playing(False)
+        return self
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    def _frame(self, remaining) -> bool:
+        """One frame: up to ``steps_per_frame`` steps and a redraw. False when play should stop."""
+        session = self.session
+        if not self._playing or session is None or session.done or (remaining is not None and remaining <= 0):
+            return False
+        k = self.steps_per_frame if remaining is None else min(self.steps_per_frame, remaining)
+        self._last_frame = session.step(k)
+        self._render()
+        return self._last_frame > 0 and not session.done
+
+    async def _play_async(self, steps) -> None:
+        try:
+            while self._frame(steps):
+                if steps is not None:
+                    steps -= self._last_frame
+                await asyncio.sleep(0)                  # let the kernel handle messages between frames
+        except Exception as err:                        # never a traceback in the notebook
+            self.error = f"{type(err).__name__}: {err}"
+            self._render()
+        finally:
+            self._set_playing(False)
+
+    def _set_playing(self, on: bool) -> None:
+        self._playing = on
+        button = self._buttons.get("play")
+        if button is not None:
+            button.description = "⏸ pause" if on else "▶ play"
+
+    # -- the view --------------------------------------------------------------------------
+    def make_figure(self, fig) -> None:
+        self.view.attach(fig)
+
+    def draw(self, session) -> None:
+        self.view.draw(session, status=self.status())
+        msg = self._message                             # a rebuild clears the figure: put it back
+        if msg is not None and msg not in self.fig.texts and msg not in self.fig.artists:
+            self.fig.add_artist(msg)
+
+    def status(self) -> str:
+        """The line under the plot's title: the preset's lesson and how the run stopped."""
+        parts = [textwrap.fill(self.explanation, 90)] if self.explanation else []
+        if self.session is not None and self.session.stopped:
+            parts.append(self.session.message)
+        return "\n".join(parts)
+
+    def message(self):
+        """Shown across the figure: a refused setting or a diverged run (never a traceback)."""
+        if self.error:
+            return self.error
+        if self.session is not None and self.session.diverged:
+            return self.session.message
+        return None
+
+    # -- widgets ---------------------------------------------------------------------------
+    def controls(self) -> dict:
+        import ipywidgets as W
+
+        s = self.settings
+        slider = {"continuous_update": False, "style": {"description_width": "90px"}}
+        datasets = (*DATASETS, OWN) if s.data is not None else tuple(DATASETS)
+        return {
+            "dataset": W.Dropdown(options=datasets, value=s.dataset, description="dataset"),
+            "noise": W.FloatSlider(value=s.noise, min=0, max=1, step=0.01, description="noise", **slider),
+            "n": W.IntSlider(value=s.n, min=20, max=1000, step=10, description="points", **slider),
+            "train_fraction": W.FloatSlider(value=s.train_fraction, min=0.1, max=1, step=0.05,
+                                            description="train share", **slider),
+            "features": W.SelectMultiple(options=[(label, name) for name, (label, _) in FEATURES.items()],
+                                         value=s.features, rows=7, description="features"),
+            "hidden": W.Text(value=_CONVERT["hidden"][0](s.hidden), description="hidden",
+                             placeholder="e.g. 4, 2", continuous_update=False),
+            "activation": W.Dropdown(options=ACTIVATIONS, value=s.activation, description="activation"),
+            "init": W.Dropdown(options=INITS, value=s.init, description="init"),
+            "loss": W.Dropdown(options=LOSSES, value=s.loss, description="loss"),
+            "optimizer": W.Dropdown(options=OPTIMIZERS, value=s.optimizer, description="optimizer"),
+            "lr": W.FloatLogSlider(value=s.lr, base=10, min=-5, max=1.5, step=0.1, description="lr",
+                                   readout_format=".2g", **slider),
+            "batch_size": W.IntSlider(value=s.batch_size, min=1, max=200, description="batch", **slider),
+            "l2": W.BoundedFloatText(value=s.l2, min=0, max=10, step=1e-4, description="L2"),
+            "dropout": W.FloatSlider(value=s.dropout, min=0, max=0.9, step=0.05, description="dropout",
+                                     **slider),
+            "seed": W.BoundedIntText(value=s.seed, min=0, max=2**31 - 1, description="seed"),
+            "max_steps": W.BoundedIntText(value=s.max_steps or 0, min=0, max=10**7,
+                                          description="max steps", tooltip="0: no limit"),
+        }
+
+    def _sync_controls(self) -> None:
+        self._syncing = True
+        try:
+            for name, w in self._widgets.items():
+                value = getattr(self.settings, name)
+                value = _CONVERT[name][0](value) if name in _CONVERT else value
+                if w.value != value:
+                    w.value = value
+        finally:
+            self._syncing = False
+
+    def _on_control(self, name, change) -> None:
+        if self._syncing:
+            return
+        try:
+            value = change["new"]
+            self.set(**{name: _CONVERT[name][1](value) if name in _CONVERT else value})
+        except (ValueError, TypeError) as err:             # shown in the figure, never a traceback
+            self.error = str(err)
+            self._render()
+
+    def extra_controls(self) -> list:
+        import ipywidgets as W
+
+        presets = W.Dropdown(options=(_NO_PRESET, *PRESETS), value=_NO_PRESET, description="preset")
+
+        def on_preset(change):
+            if change["new"] != _NO_PRESET:
+                self.apply_preset(change["new"])
+
+        presets.observe(on_preset, names="value")
+        self._buttons = {
+            "play": W.Button(description="⏸ pause" if self._playing else "▶ play",
+                             layout=W.Layout(width="90px")),
+            "step": W.Button(description="step", layout=W.Layout(width="70px")),
+            "reset": W.Button(description="reset", layout=W.Layout(width="70px")),
+        }
+        self._buttons["play"].on_click(lambda _: self.pause() if self._playing else self.play())
+        self._buttons["step"].on_click(lambda _: self.step(1))
+        self._buttons["reset"].on_click(lambda _: self.reset())
+        speed = W.IntSlider(value=self.steps_per_frame, min=1, max=100, description="steps/frame",
+                            continuous_update=False)
+        speed.observe(lambda change: setattr(self, "steps_per_frame", int(change["new"])), names="value")
+        return [presets, W.HBox(list(self._buttons.values())), speed]
