@@ -75,13 +75,32 @@ def write_notebook(folder: Path, name: str, cells: list[str]) -> Path:
 
 @dataclass
 class Lab:
-    """A running JupyterLab: ``base`` URL, ``token``, the ``root`` folder it serves, its log."""
+    """A JupyterLab server: ``base`` URL, ``token``, the ``root`` folder it serves, its log and
+    process. The fixture hands it over while the server is still booting (so the browser starts
+    meanwhile); ``wait_ready()`` (called by ``open_notebook``) waits until it answers."""
 
     base: str
     token: str
     root: Path
     log: Path
-    pid: int
+    proc: subprocess.Popen
+    ready: bool = False
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait_ready(self, timeout_s: float = 60.0) -> Lab:
+        deadline = time.monotonic() + timeout_s
+        while not self.ready:
+            try:
+                self.api("status")
+                self.ready = True
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"JupyterLab did not start:\n{self.log.read_text()[-3000:]}") from None
+                time.sleep(0.2)
+        return self
 
     def url(self, path: str) -> str:
         return f"{self.base}/{path.lstrip('/')}?token={self.token}"
@@ -92,10 +111,6 @@ class Lab:
         with urllib.request.urlopen(req, timeout=5) as resp:
             body = resp.read()
         return json.loads(body) if body else None
-
-    # tuple-like access, for tests written against ``base, token, root = lab``
-    def __iter__(self):
-        return iter((self.base, self.token, self.root))
 
 
 def _stop(proc: subprocess.Popen, lab: Lab | None) -> None:
@@ -130,7 +145,7 @@ def _stop(proc: subprocess.Popen, lab: Lab | None) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A running JupyterLab serving a fresh temporary folder (never the repository)."""
+    """A JupyterLab serving a fresh temporary folder (never the repository); see ``Lab``."""
     area = tmp_path_factory.mktemp("lab")
     root = area / "root"
     root.mkdir()
@@ -156,17 +171,7 @@ def lab(tmp_path_factory):
     with open(log_path, "w") as log:
         try:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
-            lab_obj = Lab(f"http://127.0.0.1:{port}", token, root, log_path, proc.pid)
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    lab_obj.api("status")
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"JupyterLab did not start:\n{log_path.read_text()[-3000:]}") \
-                            from None
-                    time.sleep(0.2)
+            lab_obj = Lab(f"http://127.0.0.1:{port}", token, root, log_path, proc)
             yield lab_obj
         finally:
             if proc is not None:
@@ -212,6 +217,7 @@ def pytest_runtest_makereport(item, call):
 
 def open_notebook(page, lab: Lab, name: str, timeout_ms: int = 60_000) -> None:
     """Open notebook ``name`` in JupyterLab and wait until its kernel is idle."""
+    lab.wait_ready()
     page.goto(lab.url(f"lab/tree/{name}"))
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout_ms)
     page.evaluate(
