@@ -22,16 +22,17 @@ def rel_error(a, b):
     return 0.0 if den == 0 else float(np.linalg.norm(a - b) / den)
 
 
-def numerical_grad(f, x, h=1e-4):
+def numerical_grad(f, x, h=1e-3):
+    """Five-point central differences (error O(h⁴)) of the scalar f() with respect to x."""
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
         old = x[idx]
-        x[idx] = old + h
-        fp = f()
-        x[idx] = old - h
-        fm = f()
+        vals = []
+        for step in (2 * h, h, -h, -2 * h):
+            x[idx] = old + step
+            vals.append(f())
         x[idx] = old
-        grad[idx] = (fp - fm) / (2 * h)
+        grad[idx] = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)
     return grad
 
 
@@ -56,13 +57,13 @@ IDS = [c[0] for c in CASES]
 arrays = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5),
                     elements=st.floats(-8.0, 8.0, allow_nan=False))
 # Finite differences lose relative accuracy ≈ eps·|f| / (h·|f′|) where f saturates
-# (tanh′(8) ≈ 5e-7), so they are checked on [-5, 5]; PyTorch covers the rest.
+# (tanh′(8) ≈ 5e-7), so they are checked on [-5, 5]; PyTorch and mpmath cover the rest.
 fd_arrays = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5),
                        elements=st.floats(-5.0, 5.0, allow_nan=False))
 
 
-def away_from_kinks(x, kinks, margin=1e-3):
-    """Move points within `margin` of a kink by 0.5 so that x ± h never straddles it."""
+def away_from_kinks(x, kinks, margin=5e-3):
+    """Move points within `margin` of a kink by 0.5 so that x ± 2h never straddles it."""
     x = x.copy()
     for k in kinks:
         near = np.abs(x - k) < margin
@@ -102,7 +103,10 @@ def test_activation_matches_finite_differences(name, make, tf, kinks, x, seed):
     act(x)
     dx = act.backward(g)
     num = numerical_grad(lambda: float(np.sum(g * act.forward(x))), x)
-    assert rel_error(dx, num) < 1e-7
+    # Relative error, with a floor of 1e-4·‖g‖ under the denominator: where f′ ≈ 0 (GELU's
+    # minimum at x ≈ −0.75) a relative error means nothing; there ‖dx − num‖ < 1e-11·‖g‖.
+    den = max(np.linalg.norm(dx) + np.linalg.norm(num), 1e-4 * np.linalg.norm(g))
+    assert np.linalg.norm(dx - num) / den < 1e-7
 
 
 LARGE = np.array([-1e4, -3e3, -710.0, -100.0, -40.0, -20.0, -1e-8, 0.0, 1e-8, 20.0, 40.0,
