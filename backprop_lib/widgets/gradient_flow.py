@@ -346,7 +346,9 @@ class GradientFlowExplorer(Explorer):
         self.guide = self.ax_ratio.axhline(RATIO_GUIDE, color="black", linestyle=":", linewidth=1.2,
                                            label=f"guide {RATIO_GUIDE:g}")
         self.ratio_warning = self.ax_ratio.text(0.02, 0.95, "", transform=self.ax_ratio.transAxes,
-                                                ha="left", va="top", fontsize="small", color="#D55E00")
+                                                ha="left", va="top", fontsize="small", color="#D55E00",
+                                                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white",
+                                                      "edgecolor": "none", "alpha": 0.8}, zorder=5)
         for ax in (self.ax_grad, self.ax_act, self.ax_ratio):
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(_decades)
@@ -396,8 +398,8 @@ class GradientFlowExplorer(Explorer):
         self.ax_grad.set_title(self._headline(r))
         big = np.flatnonzero(np.nan_to_num(rec.update_ratio, nan=0.0) > 1.0)
         self.ratio_warning.set_text(
-            f"> 1 in layer{'s' if big.size > 1 else ''} {_ranges(big + 1)}: one step at this lr\n"
-            "changes those weights by more than their size" if big.size else "")
+            f"> 1 in layer{'s' if big.size > 1 else ''} {_ranges(big + 1)}: one step outgrows the weights"
+            if big.size else "")
         self.fig.suptitle(s.describe(), fontsize="medium")
 
     def message(self):

@@ -1,6 +1,7 @@
 """GradientFlowExplorer: the measured gradient flow against hand-checked facts, the network and
 batch it builds, messages for overflowing settings, set() redraws, bad settings refused."""
 
+import io
 import re
 
 import numpy as np
@@ -304,3 +305,19 @@ def test_presentation_theme_makes_a_bigger_figure():
     small = bp.widgets.GradientFlowExplorer(depth=3).fig.get_size_inches()
     big = bp.widgets.GradientFlowExplorer(depth=3, theme="presentation").fig.get_size_inches()
     assert big[0] > small[0] and big[1] > small[1]
+
+
+def test_the_png_shown_without_ipympl_is_the_drawn_canvas():
+    # display(fig) in a kernel shows only a text repr; the explorer sends the canvas as a PNG
+    from PIL import Image
+
+    ex = bp.widgets.GradientFlowExplorer(depth=4)
+    ex.fig.canvas.draw()
+    png = ex._canvas_png()
+    assert png.startswith(b"\x89PNG")
+    img = np.asarray(Image.open(io.BytesIO(png)))
+    width, height = ex.fig.canvas.get_width_height()
+    assert img.shape == (height, width, 4)
+    np.testing.assert_array_equal(img, np.asarray(ex.fig.canvas.buffer_rgba()))
+    ex.set(depth=9)
+    assert ex._canvas_png() != png
