@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from .._validate import as_rng, check_choice, check_number
 from ..nn.activations import get_activation
@@ -352,7 +352,7 @@ class GradientFlowExplorer(Explorer):
         for ax in (self.ax_grad, self.ax_act, self.ax_ratio):
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(_decades)
-            ax.yaxis.set_minor_formatter("")
+            ax.yaxis.set_minor_locator(NullLocator())      # minor log ticks cost a third of a redraw
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         self.ax_grad.set(xlabel="layer (1 = nearest the input)", ylabel="RMS = ‖·‖/√size (log scale)")
         self.ax_act.set(ylabel="std")
