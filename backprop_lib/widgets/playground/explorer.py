@@ -22,6 +22,8 @@ import asyncio
 import dataclasses
 import textwrap
 
+import numpy as np
+
 from ..._validate import check_positive_int
 from ..base import Explorer
 from .data import DATASETS, FEATURES, OWN
@@ -70,7 +72,7 @@ class TrainingPlayground(Explorer):
     title = "Training playground"
     compute = staticmethod(PlaygroundSession)
 
-    def __init__(self, data=None, *, theme: str = "default", steps_per_frame: int = 10, **settings):
+    def __init__(self, data=None, *, theme: str = "default", steps_per_frame: int = 20, **settings):
         if data is not None:
             settings["data"] = data
         self.view = PlaygroundView(theme)
@@ -210,6 +212,35 @@ class TrainingPlayground(Explorer):
             button.description = "⏸ pause" if on else "▶ play"
 
     # -- the view --------------------------------------------------------------------------
+    def _render(self) -> None:
+        """Redraw. Without ipympl the figure is shown in an Output widget: there the canvas
+        rendered once by the base class is encoded as the PNG shown (``display(fig)`` would
+        render it a second time, with a tight bounding box, at every frame)."""
+        output, self._output = self._output, None
+        try:
+            super()._render()
+        finally:
+            self._output = output
+        if output is not None:
+            from IPython.display import Image, display
+
+            with output:
+                output.clear_output(wait=True)
+                display(Image(data=self.canvas_png()))
+
+    def canvas_png(self) -> bytes:
+        """The canvas as last drawn, as PNG bytes (fast, lightly compressed)."""
+        import io
+
+        from PIL import Image
+
+        canvas = self.fig.canvas
+        if not hasattr(canvas, "renderer"):          # never drawn yet
+            canvas.draw()
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
     def make_figure(self, fig) -> None:
         self.view.attach(fig)
 

@@ -113,8 +113,7 @@ class PlaygroundView:
                     va="center", fontsize="small", transform=ax.transAxes)
             return
         axes = np.atleast_1d(sub.subplots(1, len(s.hidden)))
-        cmap = matplotlib.colormaps[style.DIVERGING_CMAP].copy()
-        cmap.set_bad("white")
+        cmap = matplotlib.colormaps[style.DIVERGING_CMAP].with_extremes(bad="white")   # gaps
         for i, (ax, width) in enumerate(zip(axes, s.hidden, strict=True)):
             shown = min(width, MAX_NEURONS)
             img = ax.imshow(np.zeros((shown * (RESOLUTION + _GAP) - _GAP, RESOLUTION)), cmap=cmap,
@@ -163,7 +162,7 @@ class PlaygroundView:
             bar = sub.colorbar(sm, ax=ax, shrink=0.8)
             bar.set_label("P(class 1)" if s.loss == "cross_entropy" else "output 1 (MSE score)")
         self.boundary_ax = ax
-        sub.suptitle(s.describe(), fontsize="medium")
+        self.setting_text = sub.suptitle(s.describe(), fontsize="medium")
 
     def _build_curves(self, sub, n_layers: int) -> None:
         (ax_loss, ax_acc), (ax_grad, ax_ratio) = sub.subplots(2, 2)
@@ -262,6 +261,7 @@ class PlaygroundView:
         else:
             title = f"step {session.step_count}"
         ax.set_title(title, fontsize="small")
+        self.setting_text.set_text(session.settings.describe())      # lr, L2 … change live
         self.status_text.set_text(status or " ")
 
     def _draw_curves(self, h) -> None:
