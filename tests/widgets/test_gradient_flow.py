@@ -6,9 +6,13 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import backprop_lib as bp
 from backprop_lib.widgets.gradient_flow import (
+    ACTIVATIONS,
+    INITS,
     LOSSES,
     GradientFlowSettings,
     _ranges,
@@ -18,8 +22,8 @@ from backprop_lib.widgets.gradient_flow import (
 )
 
 
-def flow(**settings):
-    return compute_gradient_flow(GradientFlowSettings(**settings))
+def flow(**changes):
+    return compute_gradient_flow(GradientFlowSettings(**changes))
 
 
 # -- what the explorer measures --------------------------------------------------------------
@@ -180,6 +184,9 @@ def test_float32_setting_runs_in_float32():
      "activations overflowed \\(float32 ends at 3.4e\\+38\\) at layer"),
     (dict(activation="identity", init="normal", init_std=1000.0, depth=50), "loss overflowed"),
     (dict(activation="relu", init="zeros", depth=5), "No gradient reaches layers 1–4"),
+    # inside a residual block: the block's Linear overflows before its activation sees the inf
+    (dict(activation="identity", init="normal", init_std=1.0, depth=50, residual=True, dtype="float32"),
+     "activations overflowed \\(float32 ends at 3.4e\\+38\\) at layer"),
 ])
 def test_diverging_settings_give_a_message_not_an_exception(settings, match):
     r = flow(**settings)
@@ -321,3 +328,24 @@ def test_the_png_shown_without_ipympl_is_the_drawn_canvas():
     np.testing.assert_array_equal(img, np.asarray(ex.fig.canvas.buffer_rgba()))
     ex.set(depth=9)
     assert ex._canvas_png() != png
+
+
+@settings(max_examples=30, deadline=None)
+@given(depth=st.integers(1, 12), width=st.integers(1, 16), batch=st.integers(2, 16),
+       activation=st.sampled_from(ACTIVATIONS), init=st.sampled_from(INITS),
+       log_std=st.floats(-3, 3), batch_norm=st.booleans(), residual=st.booleans(),
+       loss=st.sampled_from(sorted(LOSSES)), dtype=st.sampled_from(["float64", "float32"]),
+       seed=st.integers(0, 2**31 - 1))
+def test_every_valid_setting_gives_a_result_never_an_exception(depth, width, batch, activation, init, log_std,
+                                                               batch_norm, residual, loss, dtype, seed):
+    r = flow(depth=depth, width=width, batch_size=batch, activation=activation, init=init,
+             init_std=10.0**log_std, batch_norm=batch_norm, residual=residual, loss=loss, dtype=dtype,
+             seed=seed)
+    rec = r.record
+    assert rec.n_layers == depth and len(rec.delta_rms) == depth
+    overflow = not rec.finite
+    no_gradient = np.any(rec.delta_rms == 0)
+    assert (r.message is not None) == (overflow or bool(no_gradient))
+    if r.message is None:
+        assert np.all(np.isfinite(rec.delta_rms)) and np.all(rec.delta_rms > 0)
+        assert np.isfinite(r.delta_factor) or depth == 1
