@@ -219,7 +219,8 @@ def predicted_vs_actual(width: int = 2048, depth: int = 1, activation: str = "re
 
     kernel: ``"empirical"`` linearises this very network (its NTK at initialisation);
     ``"analytic"`` uses the infinite-width NTK (with the network's own initial outputs).
-    Defaults: 12 training points on the circle, 12 test points halfway between them.
+    Defaults: 12 training points on the circle, 12 test points halfway between them (for
+    other 2-D inputs, as many points on the circle between; otherwise x_test = x_train).
     """
     width, depth = check_positive_int(width, "width"), check_positive_int(depth, "depth")
     steps = check_positive_int(steps, "steps")
