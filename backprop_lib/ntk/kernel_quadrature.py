@@ -78,6 +78,12 @@ def resolve_activation(activation):
     )
 
 
+@lru_cache(maxsize=64)
+def _legendre(n: int):
+    """Gauss–Legendre nodes and weights on [−1, 1] (cached: an n³ eigenproblem)."""
+    return leggauss(n)
+
+
 @lru_cache(maxsize=32)
 def radial_rule(order: int):
     """Nodes r and weights (summing to 1) of the Gauss rule for the weight r·e^{−r²/2} on [0, ∞).
@@ -86,7 +92,7 @@ def radial_rule(order: int):
     on a fine discretisation of the measure (Gauss–Legendre on [0, 40]; e^{−800} is far below
     round-off), then the Jacobi matrix's eigenvalues are the nodes (Golub–Welsch).
     """
-    t, g = leggauss(max(400, 8 * order))
+    t, g = _legendre(400 * math.ceil(8 * order / 400))  # ≥ 8·order points, shared across orders
     x = 20.0 * (t + 1.0)
     wx = 20.0 * g * x * np.exp(-0.5 * x * x)
     alpha, beta = np.zeros(order), np.zeros(order)
@@ -104,7 +110,7 @@ def radial_rule(order: int):
 def _expect_pairs(f, df, k11, k22, k12, order: int):
     """E[φ(u)φ(v)] and E[φ'(u)φ'(v)] for flat arrays of covariances (P,) → two (P,) arrays."""
     r, wr = radial_rule(order)
-    t, wt = leggauss(order)
+    t, wt = _legendre(order)
     r11, r22 = np.sqrt(k11), np.sqrt(k22)
     norm = r11 * r22
     rho = np.clip(np.where(norm > 0, k12 / np.where(norm > 0, norm, 1.0), 0.0), -1.0, 1.0)
