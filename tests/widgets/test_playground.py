@@ -228,6 +228,10 @@ def test_learners_own_arrays():
     assert pg.session.history.test_acc[-1] >= 0.95
     labels = np.concatenate([pg.session.y_train, pg.session.y_test])
     assert set(labels) == {0, 1}                                        # renumbered 0 … K−1
+    pg.set(dataset="circles")                                           # leave the arrays …
+    assert pg.settings.data is None and len(pg.session.x_train) == 100
+    pg.set(dataset="own")                                               # … and come back to them
+    assert pg.settings.dataset == "own" and len(pg.session.x_train) + len(pg.session.x_test) == len(x)
 
 
 @pytest.mark.parametrize(("data", "error", "match"), [
@@ -302,6 +306,9 @@ def test_controls_drive_the_settings_and_bad_input_becomes_a_message():
     assert pg.settings.hidden == (5,) and not pg._message.get_visible()
     pg.set(lr=0.01)
     assert pg._widgets["lr"].value == pytest.approx(0.01)
+    shown = pg._output.outputs[0]["data"]["image/png"]          # the figure in the Output widget
+    pg.step(5)
+    assert pg._output.outputs[0]["data"]["image/png"] != shown and len(pg._output.outputs) == 1
 
 
 def test_play_from_code_without_an_event_loop_runs_to_the_end():

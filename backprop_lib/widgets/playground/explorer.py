@@ -11,28 +11,36 @@ The training is a ``PlaygroundSession`` (pure, steppable); the figure a ``Playgr
 
 **Play without freezing the notebook.** Inside Jupyter the kernel runs an asyncio event loop.
 ``play()`` there starts a task that does ``steps_per_frame`` steps, redraws, then awaits
-``asyncio.sleep(0)``, so the kernel handles clicks, slider moves and other cells between two
-frames (a change of lr reaches the very next frame). Outside an event loop (a script, a test)
-``play(steps=n)`` runs the frames synchronously and returns when done.
+(``asyncio.sleep``), so the kernel handles clicks, slider moves and other cells between two
+frames (a change of lr reaches the very next frame). With an ipympl canvas the task awaits
+until the browser has fetched the frame's image (at most ``RENDER_WAIT`` s), so every frame
+is seen. Outside an event loop (a script, a test) ``play(steps=n)`` runs the frames
+synchronously and returns when done; ``play(background=False)`` does that in Jupyter too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import textwrap
 
 import numpy as np
 
 from ..._validate import check_positive_int
-from ..base import Explorer
+from ..base import Explorer, _interactive_backend
 from .data import DATASETS, FEATURES, OWN
 from .presets import PRESETS, get_preset
 from .session import PlaygroundSession
 from .settings import ACTIVATIONS, INITS, LIVE, LOSSES, OPTIMIZERS, PlaygroundSettings
 from .view import PlaygroundView
 
+RENDER_WAIT = 0.5      # s: the longest a playing frame waits for the browser to render it
+
 _NO_PRESET = "(presets)"
+_GROUPS = (("data", ("dataset", "noise", "n", "train_fraction", "features")),
+           ("network", ("hidden", "activation", "init", "dropout", "seed")),
+           ("training", ("loss", "optimizer", "lr", "batch_size", "l2", "max_steps")))
 
 
 def _running_loop():
@@ -81,7 +89,9 @@ class TrainingPlayground(Explorer):
         self._playing = False
         self._task = None
         self._buttons = {}
+        self._draws = 0
         super().__init__(theme=theme, **settings)
+        self._own_data = self.settings.data             # checked arrays (or None)
 
     @classmethod
     def preset(cls, name: str, **kwargs) -> TrainingPlayground:
@@ -115,10 +125,13 @@ class TrainingPlayground(Explorer):
         if unknown:
             raise ValueError(f"TrainingPlayground.set() got unknown setting(s) {unknown}; "
                              f"settings are: {sorted(fields)}.")
-        if changes.get("dataset", OWN) != OWN and "data" not in changes:
-            changes["data"] = None                      # leaving the learner's arrays
+        if "data" not in changes and "dataset" in changes:
+            # leaving the learner's arrays drops them from the settings; coming back restores them
+            changes["data"] = self._own_data if changes["dataset"] == OWN else None
         new = dataclasses.replace(self.settings, **changes)
         self.settings = new
+        if new.data is not None:
+            self._own_data = new.data
         self._sync_controls()
         if not set(changes) <= LIVE:
             self.explanation = ""
@@ -198,12 +211,29 @@ class TrainingPlayground(Explorer):
             while self._frame(steps):
                 if steps is not None:
                     steps -= self._last_frame
-                await asyncio.sleep(0)                  # let the kernel handle messages between frames
+                await self._wait_for_render()           # the kernel handles messages meanwhile
         except Exception as err:                        # never a traceback in the notebook
             self.error = f"{type(err).__name__}: {err}"
             self._render()
         finally:
             self._set_playing(False)
+
+    async def _wait_for_render(self, timeout: float = RENDER_WAIT) -> None:
+        """Yield to the event loop until the frame has been rendered (at most ``timeout`` s).
+
+        An ipympl canvas renders when the browser asks for the new image, a round trip later;
+        without waiting for it, frames would run back to back and the browser would see one
+        frame in ten. Other canvases render inside the frame: one yield is enough."""
+        await asyncio.sleep(0)
+        if not _interactive_backend():
+            return
+        loop, drawn = asyncio.get_running_loop(), self._draws
+        deadline = loop.time() + timeout
+        while self._draws == drawn and loop.time() < deadline and self._playing:
+            await asyncio.sleep(0.005)
+
+    def _count_draw(self, _event) -> None:
+        self._draws += 1
 
     def _set_playing(self, on: bool) -> None:
         self._playing = on
@@ -215,18 +245,18 @@ class TrainingPlayground(Explorer):
     def _render(self) -> None:
         """Redraw. Without ipympl the figure is shown in an Output widget: there the canvas
         rendered once by the base class is encoded as the PNG shown (``display(fig)`` would
-        render it a second time, with a tight bounding box, at every frame)."""
+        render it a second time, with a tight bounding box), and it replaces the widget's
+        ``outputs`` directly: ``with output: display(...)`` routes by the kernel's current
+        message, which a frame running in the background task does not belong to."""
         output, self._output = self._output, None
         try:
             super()._render()
         finally:
             self._output = output
         if output is not None:
-            from IPython.display import Image, display
-
-            with output:
-                output.clear_output(wait=True)
-                display(Image(data=self.canvas_png()))
+            png = base64.b64encode(self.canvas_png()).decode("ascii")
+            output.outputs = ({"output_type": "display_data", "metadata": {},
+                               "data": {"image/png": png, "text/plain": f"<{self.title}>"}},)
 
     def canvas_png(self) -> bytes:
         """The canvas as last drawn, as PNG bytes (fast, lightly compressed)."""
@@ -243,6 +273,7 @@ class TrainingPlayground(Explorer):
 
     def make_figure(self, fig) -> None:
         self.view.attach(fig)
+        fig.canvas.mpl_connect("draw_event", self._count_draw)
 
     def draw(self, session) -> None:
         self.view.draw(session, status=self.status())
@@ -270,9 +301,9 @@ class TrainingPlayground(Explorer):
         import ipywidgets as W
 
         s = self.settings
-        slider = {"continuous_update": False, "style": {"description_width": "90px"}}
+        slider = {"continuous_update": False}
         datasets = (*DATASETS, OWN) if s.data is not None else tuple(DATASETS)
-        return {
+        controls = {
             "dataset": W.Dropdown(options=datasets, value=s.dataset, description="dataset"),
             "noise": W.FloatSlider(value=s.noise, min=0, max=1, step=0.01, description="noise", **slider),
             "n": W.IntSlider(value=s.n, min=20, max=1000, step=10, description="points", **slider),
@@ -296,6 +327,32 @@ class TrainingPlayground(Explorer):
             "max_steps": W.BoundedIntText(value=s.max_steps or 0, min=0, max=10**7,
                                           description="max steps", tooltip="0: no limit"),
         }
+        for w in controls.values():
+            w.layout.width = "265px"
+            w.style.description_width = "80px"
+        return controls
+
+    def show(self):
+        """Controls in four groups (data, network, training, run) above the figure: the figure
+        is too wide to sit beside them in a notebook."""
+        import ipywidgets as W
+
+        self._widgets = self.controls()
+        for name, w in self._widgets.items():
+            w.observe(lambda change, n=name: self._on_control(n, change), names="value")
+        column = W.Layout(width="270px")
+        groups = [W.VBox([W.HTML(f"<b>{title}</b>"), *(self._widgets[n] for n in names)], layout=column)
+                  for title, names in _GROUPS]
+        groups.append(W.VBox([W.HTML("<b>run</b>"), *self.extra_controls()], layout=column))
+        panel = W.GridBox(groups, layout=W.Layout(grid_template_columns="repeat(auto-fill, 275px)"))
+        if _interactive_backend():
+            self.fig.canvas.header_visible = False
+            view = self.fig.canvas
+        else:
+            self._output = W.Output()
+            view = self._output
+        self._render()
+        return W.VBox([W.HTML(f"<b>{self.title}</b>"), panel, view])
 
     def _sync_controls(self) -> None:
         self._syncing = True
@@ -326,6 +383,7 @@ class TrainingPlayground(Explorer):
         def on_preset(change):
             if change["new"] != _NO_PRESET:
                 self.apply_preset(change["new"])
+                presets.value = _NO_PRESET              # the same preset can be chosen again
 
         presets.observe(on_preset, names="value")
         self._buttons = {

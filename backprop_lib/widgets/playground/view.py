@@ -27,7 +27,7 @@ RESOLUTION = 50        # grid points per axis of the plane
 MAX_NEURONS = 8        # neurons shown per hidden layer
 RATIO_GUIDE = 1e-3
 PALE = 0.6             # region colours are mixed with white (1 − PALE) so the points stand out
-SIZES = {"default": (13.0, 6.2), "presentation": (18.0, 9.0)}
+SIZES = {"default": (11.5, 5.6), "presentation": (16.0, 8.0)}   # inches, at 100 dpi
 _GAP = 3               # blank pixel rows between two neuron maps
 
 
