@@ -300,6 +300,10 @@ def test_controls_drive_the_settings_and_bad_input_becomes_a_message():
     assert pg.settings.hidden == (4, 2)
     pg._widgets["max_steps"].value = 0
     assert pg.settings.max_steps is None
+    pg._widgets["target_loss"].value = 0.1
+    assert pg.settings.target_loss == 0.1
+    pg._widgets["target_loss"].value = 0
+    assert pg.settings.target_loss is None
     pg._widgets["hidden"].value = "4, x"
     assert pg._message.get_visible() and "neuron counts separated by commas" in pg._message.get_text()
     pg._widgets["hidden"].value = "5"

@@ -7,7 +7,8 @@
 
 Files: ``settings.py`` (the validated settings), ``data.py`` (datasets and input features),
 ``session.py`` (the steppable training), ``history.py`` (what it records), ``presets.py``,
-``view.py`` (the figure), ``explorer.py`` (controls and the play loop).
+``view.py`` (the figure), ``explorer.py`` (the widget: driving it and the play loop),
+``controls.py`` (its ipywidgets).
 """
 
 from .data import DATASETS, FEATURES, make_features

@@ -183,8 +183,11 @@ class PlaygroundView:
         ax_ratio.axhline(np.log10(RATIO_GUIDE), color="black", linestyle=":", linewidth=1.0,
                          label=f"guide {RATIO_GUIDE:g}")
         ax_ratio.set(xlabel="step", ylabel="log10(update / weight)", title="update / weight")
-        for ax in (ax_loss, ax_acc, ax_ratio):
+        for ax in (ax_loss, ax_acc):
             ax.legend(fontsize="x-small", loc="best")
+        ax_ratio.legend(handles=[*ax_ratio.get_legend_handles_labels()[0],
+                                 Line2D([], [], color="0.5", label="layers: colours as in gradient flow")],
+                        fontsize="x-small", loc="best")
         ax_grad.legend(fontsize="x-small", loc="best", ncol=2 if n_layers > 4 else 1,
                        title="1 = nearest the input", title_fontsize="x-small")
         self.curve_axes = (ax_loss, ax_acc, ax_grad, ax_ratio)
