@@ -5,9 +5,13 @@ Each explorer module adds its public names below.
 
 from .activation import ActivationExplorer, ActivationSettings, compute_activation
 from .base import Explorer
+from .finite_difference import FiniteDifferenceExplorer, FiniteDifferenceSettings, compute_finite_difference
 from .gradient_flow import GradientFlowExplorer, GradientFlowSettings, compute_gradient_flow
+from .learning_rate import LearningRateExplorer, LearningRateSettings, compute_learning_rate
 from .playground import PlaygroundSession, PlaygroundSettings, TrainingPlayground
 
 __all__ = ["Explorer", "ActivationExplorer", "ActivationSettings", "compute_activation"]
 __all__ += ["GradientFlowExplorer", "GradientFlowSettings", "compute_gradient_flow"]
 __all__ += ["TrainingPlayground", "PlaygroundSession", "PlaygroundSettings"]
+__all__ += ["FiniteDifferenceExplorer", "FiniteDifferenceSettings", "compute_finite_difference"]
+__all__ += ["LearningRateExplorer", "LearningRateSettings", "compute_learning_rate"]
