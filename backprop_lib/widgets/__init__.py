@@ -4,6 +4,7 @@ Each explorer module adds its public names below.
 """
 
 from .activation import ActivationExplorer, ActivationSettings, compute_activation
+from .backprop_stepper import BackpropStepper, BackpropStepperSettings, compute_stepper
 from .base import Explorer
 from .finite_difference import FiniteDifferenceExplorer, FiniteDifferenceSettings, compute_finite_difference
 from .gradient_flow import GradientFlowExplorer, GradientFlowSettings, compute_gradient_flow
@@ -15,3 +16,4 @@ __all__ += ["GradientFlowExplorer", "GradientFlowSettings", "compute_gradient_fl
 __all__ += ["TrainingPlayground", "PlaygroundSession", "PlaygroundSettings"]
 __all__ += ["FiniteDifferenceExplorer", "FiniteDifferenceSettings", "compute_finite_difference"]
 __all__ += ["LearningRateExplorer", "LearningRateSettings", "compute_learning_rate"]
+__all__ += ["BackpropStepper", "BackpropStepperSettings", "compute_stepper"]

@@ -188,9 +188,11 @@ class FiniteDifferenceExplorer(Explorer):
     def make_figure(self, fig):
         from matplotlib.ticker import FixedLocator, NullLocator
 
+        # A fixed layout: a redraw skips the constrained-layout solve (it measures every text again).
+        fig.set_layout_engine("none")
         fig.set_size_inches((12.0, 7.4) if self.theme == "presentation" else (8.0, 5.6))
-        ax, self.ax_text = fig.subplots(2, 1, height_ratios=(4.2, 1.0))
-        self.ax = ax
+        ax = self.ax = fig.add_axes((0.1, 0.33, 0.87, 0.6))
+        self.ax_text = fig.add_axes((0.01, 0.01, 0.98, 0.2))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(*H_RANGE)

@@ -43,6 +43,7 @@ from ..optim.sgd import SGD
 from ..viz import style
 from ..viz._scales import log_limits, positive
 from .base import Explorer
+from .finite_difference import _decades
 
 PROBLEMS = ("quadratic", "mlp")
 REGIMES = ("converges", "oscillates", "diverges")
@@ -374,14 +375,18 @@ class LearningRateExplorer(Explorer):
     def make_figure(self, fig):
         from matplotlib.ticker import NullLocator
 
+        # A fixed layout: a redraw skips the constrained-layout solve (it measures every text again).
+        fig.set_layout_engine("none")
         fig.set_size_inches((13.0, 7.6) if self.theme == "presentation" else (9.0, 5.6))
-        grid = fig.add_gridspec(2, 2, height_ratios=(4.0, 1.0), width_ratios=(1.25, 1.0))
+        grid = fig.add_gridspec(2, 2, height_ratios=(4.0, 1.0), width_ratios=(1.25, 1.0), left=0.08,
+                                right=0.84, bottom=0.1, top=0.84, hspace=0.42, wspace=0.22)
         self.ax_loss = fig.add_subplot(grid[0, 0])
         self.ax_path = fig.add_subplot(grid[0, 1])
         self.ax_lr = fig.add_subplot(grid[1, :])
-        # loss vs step
+        # loss vs step (plain-text log ticks: mathtext labels cost a good part of a redraw)
         self.ax_loss.set_yscale("log")
         self.ax_loss.yaxis.set_minor_locator(NullLocator())
+        self.ax_loss.yaxis.set_major_formatter(_decades)
         self.line_loss, = self.ax_loss.plot([], [], "o-", markersize=2.5, color=style.color(0), label="loss")
         self.mark_end, = self.ax_loss.plot([], [], "x", markersize=10, markeredgewidth=2,
                                            color=style.color(5), label="the loss overflowed here",
@@ -401,6 +406,8 @@ class LearningRateExplorer(Explorer):
         ax = self.ax_lr
         ax.set_xscale("log")
         ax.set_xlim(*LR_RANGE)
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(_decades)
         ax.set_ylim(0, 1)
         ax.set_yticks([])
         ax.grid(False)
