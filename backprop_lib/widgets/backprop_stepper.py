@@ -364,9 +364,26 @@ class BackpropStepper(Explorer):
         self._box_style = {False: (plain.get_edgecolor(), plain.get_linewidth()),
                            True: (lit.get_edgecolor(), lit.get_linewidth())}
         self._boxes, self._texts = boxes, texts
+        self._fit_text(r)
         self._positions = [layout.positions[n] for n in layout.nodes]
         self._overlay = []
         self._drawn = r.settings.graph
+
+    def _fit_text(self, r: StepperResult, most: float = 2.0) -> None:
+        """Enlarge the boxes' text (up to ``most``×) while the widest text, with a long grad such as
+        "grad -1.234e-05", still fits its box: draw_graph sizes it for the smallest room."""
+        renderer = self.fig.canvas.get_renderer()
+        self._drawn_fontsize = min(t.get_fontsize() for t in self._texts)    # what draw_graph chose
+        scale = most
+        for node, text, box in zip(r.nodes, self._texts, self._boxes, strict=True):
+            text.set_text(_node_text(node, False).replace("grad ?", f"grad {-1.234e-05:.4g}"))
+            tw, th = text.get_window_extent(renderer).size
+            bw, bh = box.get_window_extent(renderer).size
+            if tw > 0 and th > 0:
+                scale = min(scale, 0.9 * bw / tw, 0.85 * bh / th)
+        if scale > 1.05:
+            for text in self._texts:
+                text.set_fontsize(text.get_fontsize() * scale)
 
     @staticmethod
     def _headline(r: StepperResult) -> str:

@@ -245,3 +245,16 @@ def test_presentation_theme_makes_a_bigger_figure():
     small = bp.widgets.BackpropStepper().fig.get_size_inches()
     big = bp.widgets.BackpropStepper(theme="presentation").fig.get_size_inches()
     assert big[0] > small[0] and big[1] > small[1]
+
+
+@pytest.mark.parametrize("theme", ["default", "presentation"])
+@pytest.mark.parametrize("graph", GRAPHS)
+def test_box_texts_are_enlarged_but_fit_their_boxes(theme, graph):
+    ex = bp.widgets.BackpropStepper(theme=theme, graph=graph, step=n_steps(graph))
+    renderer = ex.fig.canvas.get_renderer()
+    for text, box in zip(ex._texts, ex._boxes, strict=True):
+        t, b = text.get_window_extent(renderer), box.get_window_extent(renderer)
+        assert b.x0 <= t.x0 and t.x1 <= b.x1 and b.y0 <= t.y0 and t.y1 <= b.y1
+    assert min(t.get_fontsize() for t in ex._texts) >= ex._drawn_fontsize     # draw_graph's size, or larger
+    if theme == "presentation" and graph == "expression":       # room to spare: the text grows
+        assert ex._texts[0].get_fontsize() >= 1.3 * ex._drawn_fontsize
