@@ -424,7 +424,8 @@ class BackpropStepper(Explorer):
         label = {"description_width": "60px"}
         return {
             "graph": W.ToggleButtons(options=GRAPHS, value=s.graph, description="graph", style=label),
-            "step": W.IntSlider(value=s.step, min=0, max=n_steps(s.graph), description="step", style=label),
+            "step": W.IntSlider(value=s.step, min=0, max=n_steps(s.graph), description="step",
+                                continuous_update=False, style=label),
         }
 
     def _sync_controls(self):

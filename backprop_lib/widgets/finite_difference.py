@@ -278,7 +278,7 @@ class FiniteDifferenceExplorer(Explorer):
             "x": W.FloatSlider(value=s.x, min=X_RANGE[0], max=X_RANGE[1], step=0.1, description="x",
                                continuous_update=False, style=label),
             "h": W.FloatLogSlider(value=s.h, base=10, min=-16, max=0, step=0.1, description="step h",
-                                  readout_format=".1e", style=label),   # cheap: only moves the marker
+                                  readout_format=".1e", continuous_update=False, style=label),
             "method": W.ToggleButtons(options=METHODS, value=s.method, description="method", style=label),
             "dtype": W.ToggleButtons(options=DTYPES, value=s.dtype, description="dtype", style=label),
         }
