@@ -3,12 +3,14 @@ in place. Each can be driven from code: ``bp.widgets.ActivationExplorer().set(na
 Each explorer module adds its public names below.
 """
 
+from ._race import race
 from .activation import ActivationExplorer, ActivationSettings, compute_activation
 from .backprop_stepper import BackpropStepper, BackpropStepperSettings, compute_stepper
 from .base import Explorer
 from .finite_difference import FiniteDifferenceExplorer, FiniteDifferenceSettings, compute_finite_difference
 from .gradient_flow import GradientFlowExplorer, GradientFlowSettings, compute_gradient_flow
 from .learning_rate import LearningRateExplorer, LearningRateSettings, compute_learning_rate
+from .optimizer_race import OptimizerRace, OptimizerRaceSettings, compute_optimizer_race
 from .playground import PlaygroundSession, PlaygroundSettings, TrainingPlayground
 
 __all__ = ["Explorer", "ActivationExplorer", "ActivationSettings", "compute_activation"]
@@ -17,3 +19,4 @@ __all__ += ["TrainingPlayground", "PlaygroundSession", "PlaygroundSettings"]
 __all__ += ["FiniteDifferenceExplorer", "FiniteDifferenceSettings", "compute_finite_difference"]
 __all__ += ["LearningRateExplorer", "LearningRateSettings", "compute_learning_rate"]
 __all__ += ["BackpropStepper", "BackpropStepperSettings", "compute_stepper"]
+__all__ += ["OptimizerRace", "OptimizerRaceSettings", "compute_optimizer_race", "race"]
