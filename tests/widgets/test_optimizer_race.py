@@ -367,3 +367,36 @@ def test_presentation_theme_makes_a_bigger_figure():
     small = OptimizerRace().fig.get_size_inches()
     big = OptimizerRace(theme="presentation").fig.get_size_inches()
     assert big[0] > small[0] and big[1] > small[1]
+
+
+IPYMPL_CLICK = r"""
+import matplotlib
+matplotlib.use("module://ipympl.backend_nbagg")
+from backprop_lib.widgets import OptimizerRace
+ex = OptimizerRace(surface="saddle")
+canvas = ex.fig.canvas
+ex.show()
+height = canvas.get_renderer().height
+
+def browser_click(x, y):   # the message ipympl's front end sends for a left click (y from the top)
+    px, py = ex.ax_map.transData.transform((x, y))
+    canvas._handle_message(canvas, {"type": "button_press", "x": px, "y": height - py, "button": 0,
+                                    "buttons": 1, "modifiers": [], "guiEvent": None}, [])
+
+browser_click(-1.0, 1.0)
+print(ex.settings.x0, ex.settings.y0, ex._widgets["x0"].value, ex._widgets["y0"].value)
+canvas.toolbar.zoom()      # in zoom mode a click draws a zoom box instead
+browser_click(0.5, -1.0)
+print(ex.settings.x0, ex.settings.y0)
+"""
+
+
+def test_a_click_in_an_ipympl_canvas_moves_the_start_and_the_sliders():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", IPYMPL_CLICK], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.split("\n")[:2]
+    np.testing.assert_allclose([float(v) for v in first.split()], [-1.0, 1.0, -1.0, 1.0], atol=0.006)
+    np.testing.assert_allclose([float(v) for v in second.split()], [-1.0, 1.0], atol=0.006)
