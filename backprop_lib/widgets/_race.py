@@ -123,16 +123,18 @@ def _make_optimizer(name, cls_name, kwargs, p):
 
 
 def _derived_state(state: dict, group: dict) -> dict:
-    """Adam's bias-corrected moments, as the update uses them."""
+    """Adam's bias-corrected moments as its update uses them, from the recorded m_t, v_t
+    (arrays (n, 2) over the steps t = 1 … n)."""
     if "exp_avg" not in state:
         return {}
+    m = state["exp_avg"]
+    v = state["max_exp_avg_sq"] if group.get("amsgrad") else state["exp_avg_sq"]
+    if not group.get("bias_correction", True):
+        return {"m_hat": m, "v_hat": v}
     beta1, beta2 = group["betas"]
-    t = state["step"]
-    v = state.get("max_exp_avg_sq", state["exp_avg_sq"]) if group.get("amsgrad") else state["exp_avg_sq"]
-    if group.get("bias_correction", True):
-        return {"m_hat": state["exp_avg"] / (1 - beta1**t),          # m̂_t = m_t / (1 − β₁ᵗ)
-                "v_hat": v / (1 - beta2**t)}                          # v̂_t = v_t / (1 − β₂ᵗ)
-    return {"m_hat": state["exp_avg"], "v_hat": v}
+    t = np.arange(1, len(m) + 1, dtype=np.float64)[:, None]
+    return {"m_hat": m / (1 - beta1**t),          # m̂_t = m_t / (1 − β₁ᵗ)
+            "v_hat": v / (1 - beta2**t)}          # v̂_t = v_t / (1 − β₂ᵗ)
 
 
 def _value(fn, x: float, y: float):
@@ -167,11 +169,9 @@ def run_optimizer(surface: Surface, name: str, cls_name: str, kwargs: dict, star
                 diverged_at, why = t, "θ became inf/NaN"
                 break
             grads.append((gx, gy))
-            state = opt.state[p]
-            entries = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
-            entries.update(_derived_state(state, group))
-            for key, value in entries.items():
-                records.setdefault(key, [None] * (t - 1)).append(value.tolist())
+            for key, value in opt.state[p].items():              # the state after step t
+                if type(value) is np.ndarray:
+                    records.setdefault(key, [None] * (t - 1)).append(value.tolist())
             path.append((x, y))
             if abs(x) > bound or abs(y) > bound:
                 loss.append(float(surface.f(np.array((x, y)))))
@@ -189,6 +189,7 @@ def run_optimizer(surface: Surface, name: str, cls_name: str, kwargs: dict, star
               "grad": np.array(grads, dtype=np.float64).reshape(n, 2)}
     state = {k: np.array([(np.nan, np.nan) if v is None else v for v in vals], dtype=np.float64).reshape(n, 2)
              for k, vals in records.items()}
+    state.update(_derived_state(state, group))
     for a in (*arrays.values(), *state.values()):
         a.setflags(write=False)
     return Run(name=name, optimizer=cls_name, kwargs=kwargs, state=state, steps=steps,
