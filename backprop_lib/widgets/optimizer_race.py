@@ -241,12 +241,13 @@ def _drawn_path(run: Run, surface: Surface):
 
 
 def _legend_label(run: Run) -> str:
+    """Short (every glyph costs redraw time): when it crossed the finish line, else where it ended."""
     if run.diverged_at is not None:
-        return f"{run.name}: diverged at step {run.diverged_at}"
+        return f"{run.name}: diverged, step {run.diverged_at}"
     hit = run.steps_to(TOL)
     if hit is not None:
-        return f"{run.name}: f − f* < {TOL:g} at step {hit}"
-    return f"{run.name}: f − f* = {run.final_loss:.2g} after {len(run.grad)}"
+        return f"{run.name}: finished, step {hit}"
+    return f"{run.name}: at {run.final_loss:.1e}"
 
 
 class OptimizerRace(Explorer):
@@ -276,7 +277,7 @@ class OptimizerRace(Explorer):
 
     # -- the view -----------------------------------------------------------------------
     def make_figure(self, fig):
-        from matplotlib.ticker import NullLocator
+        from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
         fig.set_layout_engine("none")             # fixed layout: a redraw skips the layout solve
         big = self.theme == "presentation"
@@ -303,13 +304,13 @@ class OptimizerRace(Explorer):
                                        zorder=5)
             self.loss_lines[name], = self.ax_loss.plot([], [], "-", color=col, linewidth=1.5)
         self.mark_start, = ax.plot([], [], "o", color="white", markeredgecolor="black", markersize=9,
-                                   markeredgewidth=1.5, zorder=6, label="start (click the map to move it)")
+                                   markeredgewidth=1.5, zorder=6, label="start (click to move)")
         self.mark_min, = ax.plot([], [], "*", color="white", markeredgecolor="black", markersize=14, zorder=4,
                                  label="minimum")
         self.mark_saddle, = ax.plot([], [], "X", color="white", markeredgecolor="black", markersize=10,
                                     zorder=4, label="saddle point")
         self.mark_end_key, = ax.plot([], [], "s", color="0.6", markeredgecolor="black", markersize=7,
-                                     label="end of a run (✕: diverged)")
+                                     label="end (✕: diverged)")
         self.note = ax.text(0.02, 0.02, "", transform=ax.transAxes, ha="left", va="bottom", fontsize="small",
                             color="#D55E00", zorder=7, visible=False,
                             bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#D55E00",
@@ -334,6 +335,10 @@ class OptimizerRace(Explorer):
                                   fontsize="small", color="0.3", visible=False)
         sx.set(xlabel="step t", ylabel="magnitude  (log)")
         sx.set_autoscale_on(False)
+        for axis in (ax.xaxis, ax.yaxis, lx.xaxis, sx.xaxis):   # few tick labels: text is most of a redraw
+            axis.set_major_locator(MaxNLocator(5))
+        for axis in (lx.yaxis, sx.yaxis):
+            axis.set_major_locator(LogLocator(numticks=6))
         self._click = fig.canvas.mpl_connect("button_press_event", self._on_click)
 
     def _draw_contours(self, surface: Surface):
@@ -380,10 +385,8 @@ class OptimizerRace(Explorer):
         self.note.set_visible(bool(messages))
         self._draw_loss(r)
         self._draw_state(r)
-        self.fig.suptitle(f"{len(r.runs)} optimizers, {s.steps} steps from ({s.x0:.3g}, {s.y0:.3g}); "
-                          f"momentum / β₁ = {s.momentum:g}, RMSprop α = {s.alpha:g}, Adam β₂ = {s.beta2:g}"
-                          + ("" if s.bias_correction else ", Adam without bias correction"),
-                          fontsize="medium")
+        self.fig.suptitle(f"{s.steps} steps; μ = β₁ = {s.momentum:g}, α = {s.alpha:g}, β₂ = {s.beta2:g}"
+                          + ("" if s.bias_correction else ", no bias correction"), fontsize="medium")
 
     def _draw_loss(self, r: OptimizerRaceResult):
         lx = self.ax_loss
@@ -418,7 +421,7 @@ class OptimizerRace(Explorer):
                 line = self.state_lines[k]
                 line.set_data(np.arange(1, len(values) + 1), positive(values[:, axis]))
                 line.set_color(col)
-                line.set_label(f"{label}, θ{'₁₂'[axis]}")
+                line.set_label(label)
                 line.set_visible(True)
                 k += 1
         for line in self.state_lines[k:]:
@@ -427,8 +430,8 @@ class OptimizerRace(Explorer):
         sx.set_xlim(0, r.steps)
         if quantities:
             sx.set_ylim(*log_limits(np.concatenate([v.ravel() for _, v in quantities])))
-            sx.legend(handles=self.state_lines[:k], loc="upper left", bbox_to_anchor=(1.0, 1.02),
-                      fontsize="x-small")
+            sx.legend(handles=self.state_lines[:k:2], loc="upper left", bbox_to_anchor=(1.0, 1.02),
+                      fontsize="x-small")                  # one entry per quantity (solid θ₁, dashed θ₂)
             self.state_note.set_visible(False)
             sx.set_title(f"{who}'s inner state along its path (solid θ₁, dashed θ₂)", fontsize="medium")
         else:
