@@ -86,6 +86,15 @@ class RaceResult:
         """One line per diverged optimizer."""
         return [r.message for r in self.runs.values() if r.message]
 
+    @property
+    def trajectories(self) -> dict:
+        """``{name: path (n + 1, 2)}``, as ``bp.viz.plot_loss_landscape`` takes them::
+
+            s = result.surface
+            bp.viz.plot_loss_landscape(s.f, result.trajectories, xlim=s.xlim, ylim=s.ylim)
+        """
+        return {name: run.path for name, run in self.runs.items()}
+
 
 def _check_spec(name, spec):
     if not isinstance(name, str):
@@ -189,7 +198,8 @@ def run_optimizer(surface: Surface, name: str, cls_name: str, kwargs: dict, star
               "grad": np.array(grads, dtype=np.float64).reshape(n, 2)}
     state = {k: np.array([(np.nan, np.nan) if v is None else v for v in vals], dtype=np.float64).reshape(n, 2)
              for k, vals in records.items()}
-    state.update(_derived_state(state, group))
+    with np.errstate(all="ignore"):                            # β^t may underflow: 1 − β^t = 1
+        state.update(_derived_state(state, group))
     for a in (*arrays.values(), *state.values()):
         a.setflags(write=False)
     return Run(name=name, optimizer=cls_name, kwargs=kwargs, state=state, steps=steps,

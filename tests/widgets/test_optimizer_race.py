@@ -400,3 +400,35 @@ def test_a_click_in_an_ipympl_canvas_moves_the_start_and_the_sliders():
     first, second = out.stdout.split("\n")[:2]
     np.testing.assert_allclose([float(v) for v in first.split()], [-1.0, 1.0, -1.0, 1.0], atol=0.006)
     np.testing.assert_allclose([float(v) for v in second.split()], [-1.0, 1.0], atol=0.006)
+
+
+@settings(max_examples=30, deadline=None)
+@given(surface=st.sampled_from(["quadratic", "rosenbrock", "saddle", "beale"]),
+       lrs=st.lists(st.floats(1e-5, 10.0), min_size=6, max_size=6), momentum=st.floats(0.0, 0.999),
+       beta2=st.floats(0.0, 0.9999), u=st.floats(0.0, 1.0), v=st.floats(0.0, 1.0),
+       steps=st.integers(1, 60), bias_correction=st.booleans())
+def test_every_valid_setting_gives_a_result_without_warnings(surface, lrs, momentum, beta2, u, v, steps,
+                                                             bias_correction):
+    (x0, x1), (y0, y1) = S.SURFACES[surface].xlim, S.SURFACES[surface].ylim
+    s = OptimizerRaceSettings(surface=surface, momentum=momentum, alpha=beta2, beta2=beta2, steps=steps,
+                              x0=x0 + u * (x1 - x0), y0=y0 + v * (y1 - y0), bias_correction=bias_correction,
+                              **{f"lr_{n.lower()}": lr for n, lr in zip(NAMES, lrs, strict=True)})
+    with np_errors_raise():
+        r = compute_optimizer_race(s)
+    for run in r.runs.values():
+        assert np.all(np.isfinite(run.path)) and np.all(np.isfinite(run.grad))
+        assert len(run.path) == len(run.loss) == len(run.grad) + 1
+        if run.diverged_at is None:
+            assert len(run.grad) == steps and run.message is None
+        else:
+            assert run.message.startswith(f"{run.name} diverged at step {run.diverged_at}")
+
+
+def test_race_paths_feed_plot_loss_landscape():
+    res = race(S.Saddle(), {"SGD": ("SGD", {"lr": 0.1}), "Adam": ("Adam", {"lr": 0.1})}, steps=30)
+    s = res.surface
+    fig = bp.viz.plot_loss_landscape(s.f, res.trajectories, xlim=s.xlim, ylim=s.ylim, resolution=60)
+    lines = {line.get_label().split(" (")[0]: line for line in fig.axes[0].get_lines()
+             if "final f" in line.get_label()}
+    for name, run in res.runs.items():
+        np.testing.assert_allclose(np.column_stack(lines[name].get_data()), run.path)
