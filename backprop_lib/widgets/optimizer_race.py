@@ -51,6 +51,7 @@ STEPS_RANGE = (1, 2000)
 CONDITION_RANGE = (1.0, 1000.0)
 ANGLE_RANGE = (-90.0, 90.0)
 TOL = 1e-6                       # the finish line: f − f* <= TOL
+MARKER_STEPS = 400               # longer paths are drawn without a dot per iterate (too slow, too dense)
 
 # Per surface: learning rates that make an instructive race, and the number of steps.
 DEFAULTS = {
@@ -375,6 +376,7 @@ class OptimizerRace(Explorer):
                 continue
             path, end = _drawn_path(run, r.surface)
             self.lines[name].set_data(path[:, 0], path[:, 1])
+            self.lines[name].set_marker("." if len(path) <= MARKER_STEPS else "None")   # dots: the step sizes
             self.ends[name].set_data([end[0]], [end[1]])
             self.ends[name].set_marker("X" if run.diverged_at is not None else "s")
             self.loss_lines[name].set_data(np.arange(len(run.loss)), positive(run.loss - r.surface.min_value))
