@@ -337,7 +337,7 @@ class OptimizerRace(Explorer):
         sx.set(xlabel="step t", ylabel="magnitude  (log)")
         sx.set_autoscale_on(False)
         for axis in (ax.xaxis, ax.yaxis, lx.xaxis, sx.xaxis):   # few tick labels: text is most of a redraw
-            axis.set_major_locator(MaxNLocator(5))
+            axis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
         for axis in (lx.yaxis, sx.yaxis):
             axis.set_major_locator(LogLocator(numticks=6))
         self._click = fig.canvas.mpl_connect("button_press_event", self._on_click)
