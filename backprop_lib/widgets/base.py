@@ -124,13 +124,40 @@ class Explorer:
             text = self.message()
             self._message.set_text(text or "")
             self._message.set_visible(bool(text))
-        self.fig.canvas.draw_idle()
+        self.fig.canvas.draw_idle()              # an Agg canvas draws here, ipympl's on its next frame
         if self._output is not None:
-            from IPython.display import display
+            self._show_png(self._output)
 
-            with self._output:
-                self._output.clear_output(wait=True)
-                display(self.fig)
+    def _show_png(self, output) -> None:
+        """Without ipympl the figure is shown in an ``Output`` widget as a PNG image.
+
+        ``display(fig)`` of a figure not made by pyplot shows only "<Figure size …>" in a
+        kernel, so the canvas that ``draw_idle`` has just drawn is encoded instead (nothing is
+        drawn twice). It replaces ``output.outputs`` directly: ``with output: display(...)``
+        routes by the kernel's current message, which a background task (the playground's
+        play loop) does not belong to.
+        """
+        import base64
+
+        png = base64.b64encode(self.canvas_png()).decode("ascii")
+        label = f"<{self.title or type(self).__name__}>"
+        output.outputs = ({"output_type": "display_data", "metadata": {},
+                           "data": {"image/png": png, "text/plain": label}},)
+
+    def canvas_png(self) -> bytes:
+        """The canvas as last drawn, as PNG bytes (fast, lightly compressed)."""
+        import io
+
+        from PIL import Image
+
+        canvas = self.fig.canvas
+        if not isinstance(canvas, FigureCanvasAgg):   # ipympl: render a copy
+            return self.render_png()
+        if not hasattr(canvas, "renderer"):           # never drawn yet
+            canvas.draw()
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
 
     def render_png(self) -> bytes:
         """The figure as PNG bytes (tests compare these before and after ``set``)."""

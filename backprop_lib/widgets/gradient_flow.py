@@ -27,7 +27,6 @@ import textwrap
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, NullLocator
 
@@ -421,37 +420,6 @@ class GradientFlowExplorer(Explorer):
     def message(self):
         text = super().message()
         return textwrap.fill(text, 64) if text else text
-
-    def _render(self):
-        """Draw, and without ipympl show the figure in the Output widget as a PNG image.
-
-        ``display(fig)`` in a kernel shows only "<Figure size … with 3 Axes>" unless the inline
-        backend happens to be loaded (this figure is not made by pyplot, so it is not); the PNG
-        is taken from the canvas that ``draw_idle`` has just drawn, so nothing is drawn twice.
-        """
-        output, self._output = self._output, None
-        try:
-            super()._render()                     # draws (an Agg canvas draws in draw_idle)
-        finally:
-            self._output = output
-        if output is not None:
-            from IPython.display import Image, display
-
-            with output:
-                output.clear_output(wait=True)
-                display(Image(data=self._canvas_png(), format="png"))
-
-    def _canvas_png(self) -> bytes:
-        import io
-
-        from PIL import Image as PILImage
-
-        canvas = self.fig.canvas
-        if not isinstance(canvas, FigureCanvasAgg):
-            return self.render_png()
-        buf = io.BytesIO()
-        PILImage.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
-        return buf.getvalue()
 
     @staticmethod
     def _headline(r: GradientFlowResult) -> str:

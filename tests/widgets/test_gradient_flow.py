@@ -320,14 +320,14 @@ def test_the_png_shown_without_ipympl_is_the_drawn_canvas():
 
     ex = bp.widgets.GradientFlowExplorer(depth=4)
     ex.fig.canvas.draw()
-    png = ex._canvas_png()
+    png = ex.canvas_png()
     assert png.startswith(b"\x89PNG")
     img = np.asarray(Image.open(io.BytesIO(png)))
     width, height = ex.fig.canvas.get_width_height()
     assert img.shape == (height, width, 4)
     np.testing.assert_array_equal(img, np.asarray(ex.fig.canvas.buffer_rgba()))
     ex.set(depth=9)
-    assert ex._canvas_png() != png
+    assert ex.canvas_png() != png
 
 
 @settings(max_examples=30, deadline=None)

@@ -21,11 +21,8 @@ synchronously and returns when done; ``play(background=False)`` does that in Jup
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import textwrap
-
-import numpy as np
 
 from ..._validate import check_positive_int
 from ..base import Explorer, _interactive_backend
@@ -219,35 +216,6 @@ class TrainingPlayground(PlaygroundControls, Explorer):
             button.description = "⏸ pause" if on else "▶ play"
 
     # -- the view --------------------------------------------------------------------------
-    def _render(self) -> None:
-        """Redraw. Without ipympl the figure is shown in an Output widget: there the canvas
-        rendered once by the base class is encoded as the PNG shown (``display(fig)`` would
-        render it a second time, with a tight bounding box), and it replaces the widget's
-        ``outputs`` directly: ``with output: display(...)`` routes by the kernel's current
-        message, which a frame running in the background task does not belong to."""
-        output, self._output = self._output, None
-        try:
-            super()._render()
-        finally:
-            self._output = output
-        if output is not None:
-            png = base64.b64encode(self.canvas_png()).decode("ascii")
-            output.outputs = ({"output_type": "display_data", "metadata": {},
-                               "data": {"image/png": png, "text/plain": f"<{self.title}>"}},)
-
-    def canvas_png(self) -> bytes:
-        """The canvas as last drawn, as PNG bytes (fast, lightly compressed)."""
-        import io
-
-        from PIL import Image
-
-        canvas = self.fig.canvas
-        if not hasattr(canvas, "renderer"):          # never drawn yet
-            canvas.draw()
-        buf = io.BytesIO()
-        Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
-        return buf.getvalue()
-
     def make_figure(self, fig) -> None:
         self.view.attach(fig)
         fig.canvas.mpl_connect("draw_event", self._count_draw)
