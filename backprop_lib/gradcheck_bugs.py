@@ -16,7 +16,8 @@ Each planted bug changes one line of that backward pass:
 **in the layer's own dtype** (``bp.gradcheck`` always checks in float64; this one also shows what
 float32 does to a check), and ``BugHunt`` is the explorer: pick a layer (three suspects carry a
 planted bug, one is innocent), a dtype and a step h, and read each array's relative errors
-against the shaded verdict bands of ``bp.gradcheck``.
+against the shaded verdict bands of ``bp.gradcheck`` (plain relative errors, without the
+resolution floor of ``bp.gradcheck``, so that too small an h shows its rounding error).
 
     hunt = BugHunt(layer="suspect A")
     hunt.set(dtype="float32", h=1e-3)
@@ -267,10 +268,14 @@ def _note(s: HuntSettings) -> str:
 
 
 def compute_hunt(settings: HuntSettings) -> HuntResult:
-    """Build the chosen layer in the chosen dtype and check every array (pure: no widgets)."""
+    """Build the chosen layer in the chosen dtype and check every array (pure: no widgets).
+
+    The relative errors have no resolution floor (``tiny = bp.gradcheck.TINY``): a step h so small
+    that rounding dominates shows as such, instead of being judged by its absolute error.
+    """
     layer, x = make_layer(settings.layer, settings.dtype, settings.seed)
     g = np.random.default_rng(settings.seed + 1).standard_normal((BATCH, OUT)).astype(x.dtype)
-    rows, tiny = hunt_check(layer, x, g, settings.h)
+    rows, tiny = hunt_check(layer, x, g, settings.h, tiny=gradcheck.TINY)   # no floor: rounding shows
     return HuntResult(settings, rows, tiny, _note(settings))
 
 

@@ -106,6 +106,15 @@ def test_float32_fails_the_correct_band_for_every_step_and_float64_passes():
     assert r64.verdict == "correct" and r64.max_error < 1e-7
 
 
+def test_hunt_shows_both_arms_of_the_step_size_v_in_float64():
+    errors = {h: gb.compute_hunt(gb.HuntSettings(layer="suspect B", h=h)).max_error
+              for h in (1e-1, 1e-3, 1e-5, 1e-9, 1e-11)}
+    assert errors[1e-5] < 1e-7                                   # the sweet spot
+    assert errors[1e-1] > errors[1e-3] > errors[1e-5]            # truncation: shrinks with h
+    assert errors[1e-11] > errors[1e-9] > errors[1e-5]           # rounding: grows as h shrinks
+    assert gb.compute_hunt(gb.HuntSettings(layer="suspect B", h=1e-11)).verdict != "correct"
+
+
 def test_relu_kink_is_wrong_when_h_crosses_it_and_correct_below():
     crossed = gb.compute_hunt(gb.HuntSettings(layer="ReLU, inputs near its kink", h=1e-5))
     assert crossed.verdict == "wrong" and "kink" in crossed.note

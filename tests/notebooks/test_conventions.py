@@ -68,9 +68,19 @@ def test_template_sections_present(nb):
     assert "$" in _markdown(nb), "the theory's math is written in LaTeX"
 
 
+def _explorer_names():
+    """Every class of backprop_lib built on the Explorer pattern (widgets/base.py)."""
+    names = set()
+    for path in (ROOT / "backprop_lib").rglob("*.py"):
+        names.update(re.findall(r"^class (\w+)\(Explorer\)", path.read_text(encoding="utf-8"), flags=re.M))
+    return names
+
+
 def test_at_least_one_widget_driven_from_code(nb):
     code = "\n".join(c["text"] for c in _code_cells(nb))
-    assert re.search(r"bp\.widgets\.\w+|interact(ive)?\(|ipywidgets", code), "no widget in this notebook"
+    explorers = "|".join(sorted(_explorer_names()))
+    assert re.search(rf"bp\.widgets\.\w+|interact(ive)?\(|ipywidgets|\b({explorers})\(", code), \
+        "no widget in this notebook"
     assert re.search(r"\.set\(", code), "drive a widget once with .set(...) so nbval covers it"
 
 
