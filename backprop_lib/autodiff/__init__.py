@@ -9,6 +9,7 @@
 from .dual import Dual
 from .jacobian import JacobianResult, jacobian
 from .numerical import StepSizeStudy, numerical_derivative, step_size_study
+from .random_expr import Expression, random_expression
 from .value import Value
 
 __all__ = [
@@ -20,3 +21,4 @@ __all__ = [
     "step_size_study",
     "StepSizeStudy",
 ]
+__all__ += ["random_expression", "Expression"]
