@@ -10,5 +10,7 @@ from .batches import minibatches
 from .history import History
 from .loop import fit
 from .metrics import accuracy, evaluate, predict
+from .noise import GradientNoise, flat_gradient, gradient_noise
 
 __all__ = ["fit", "History", "evaluate", "predict", "accuracy", "minibatches"]
+__all__ += ["gradient_noise", "GradientNoise", "flat_gradient"]
