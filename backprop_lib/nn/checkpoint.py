@@ -138,7 +138,9 @@ class CheckpointedSequential(Sequential):
             _drop_caches(segment)                       # forget what the inner layers cached
         return last.forward(x)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, *, input_grad: bool = True):
+        """As ``Sequential.backward``; with ``input_grad=False`` returns None (the first
+        segment still computes dL/dx: checkpointing trades compute for memory)."""
         self._require_cache("saved_inputs")
         *checkpointed, last = self._split()
         grad = last.backward(grad_out)
@@ -150,7 +152,7 @@ class CheckpointedSequential(Sequential):
             _load_state(after)          # running stats as the real forward pass left them
             grad = segment.backward(grad)
             _drop_caches(segment)
-        return grad
+        return grad if input_grad else None
 
     def __repr__(self):
         body = "\n".join(f"  ({i}): " + repr(l).replace("\n", "\n  ") for i, l in enumerate(self.layers))

@@ -120,23 +120,29 @@ class Linear(Module):
             y += self.bias.data if c == 1.0 else c * self.bias.data
         return y
 
-    def backward(self, grad_out):
-        """grad_out: (batch, out) = dL/dy. Adds dL/dW, dL/db; returns dL/dx: (batch, in)."""
+    can_skip_input_grad = True     # Sequential.backward(..., input_grad=False) may ask it to
+
+    def backward(self, grad_out, *, input_grad: bool = True):
+        """grad_out: (batch, out) = dL/dy. Adds dL/dW, dL/db; returns dL/dx: (batch, in).
+
+        ``input_grad=False`` skips dL/dx (a first layer's input needs none) and returns None.
+        """
         self._require_cache("x")
         g = _check_grad_out(self, grad_out, (self.x.shape[0], self.out_features))
         s = self.weight_scale
         dW = g.T @ self.x  # dL/dW = gᵀ x
-        dx = g @ self.weight.data  # dL/dx = g W
         if s != 1.0:
             dW *= s
-            dx *= s
         self.weight.accumulate_grad(dW)
         if self.bias is not None:
             db = g.sum(axis=0)  # dL/db = Σ_batch g
             if self.bias_scale != 1.0:
                 db = db * self.bias_scale
             self.bias.accumulate_grad(db)
-        return dx
+        if not input_grad:
+            return None
+        dx = g @ self.weight.data  # dL/dx = g W
+        return dx * s if s != 1.0 else dx
 
     def extra_repr(self) -> str:
         extra = ""

@@ -170,10 +170,22 @@ class Sequential(Module):
             x = layer(x)
         return x
 
-    def backward(self, grad_out):
-        for layer in reversed(self.layers):
+    def backward(self, grad_out, *, input_grad: bool = True):
+        """grad_out: dL/d(output). Backward through the layers in reverse order; returns dL/dx.
+
+        ``input_grad=False`` is the training loop's case: nothing needs dL/dx of the network's
+        input (PyTorch skips it too: the input does not require grad), so a first layer that
+        can skip it (``Linear``) does, and ``None`` is returned.
+        """
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            if i == 0 and not input_grad:
+                if getattr(layer, "can_skip_input_grad", False):
+                    return layer.backward(grad_out, input_grad=False)
+                layer.backward(grad_out)
+                return None
             grad_out = layer.backward(grad_out)
-        return grad_out
+        return grad_out if input_grad else None
 
     def named_parameters(self, prefix: str = ""):
         for i, layer in enumerate(self.layers):

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from .._validate import as_rng, check_choice, check_number
+from ..nn.module import Sequential
 from .batches import minibatches
 from .checks import (
     check_count,
@@ -179,9 +180,17 @@ def _forward_backward(model, loss_fn, x, y, group) -> float:
         out = model(x[idx])
         batch_loss = float(loss_fn(out, y[idx]))        # L_j
         grad_out = loss_fn.backward()                   # ∂L_j/∂out
-        model.backward(grad_out if w == 1.0 else w * grad_out)   # p.grad += w_j ∂L_j/∂p
+        _backward(model, grad_out if w == 1.0 else w * grad_out)   # p.grad += w_j ∂L_j/∂p
         loss += w * batch_loss
     return loss
+
+
+def _backward(model, grad_out) -> None:
+    """``model.backward``, without dL/dx of the data where the model can skip it (as PyTorch)."""
+    if isinstance(model, Sequential):
+        model.backward(grad_out, input_grad=False)
+    else:
+        model.backward(grad_out)
 
 
 def _current_lr(optimizer) -> float:
