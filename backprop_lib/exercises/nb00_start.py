@@ -87,7 +87,7 @@ def _check_square(answer):
                             "Return x * x, a single number.") from err
         if not math.isclose(got, x * x, rel_tol=1e-12, abs_tol=1e-12):
             if _matches(answer, lambda v: v * 2, _X_SQUARE):
-                raise Incorrect(f"square({x}) gave {got:g}, which is 2·{x}: you doubled x.",
+                raise Incorrect(f"square({x}) gave {got:g}, which is 2·({x}): you doubled x.",
                                 "x * 2 equals x² only at x = 0 and x = 2 (checkers try several inputs "
                                 "for this reason). Square it: x * x or x ** 2.")
             if _matches(answer, lambda v: 2.0**v, _X_SQUARE):
