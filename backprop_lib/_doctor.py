@@ -5,9 +5,12 @@ from __future__ import annotations
 import html
 import importlib
 import importlib.metadata as md
+import importlib.util
+import json
 import re
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 FIX_INSTALL = "run `make lab` from the course folder (it installs everything), or pip install -e '.[course]'"
 
@@ -42,16 +45,25 @@ def _version_tuple(v: str):
     return tuple(out)
 
 
+# Importing these has side effects, so they are only located: `import ipympl` while matplotlib is
+# loaded switches matplotlib to the ipympl backend, which closes every open figure.
+LOCATE_ONLY = {"ipympl"}
+
+
 def _check_component(module, dist, minimum, purpose) -> Check:
     try:
-        importlib.import_module(module)
+        if module in LOCATE_ONLY:
+            if importlib.util.find_spec(module) is None:
+                raise ImportError(f"No module named {module!r}")
+        else:
+            importlib.import_module(module)
     except Exception as err:  # ImportError, or a broken install raising something else
         return Check(dist, False, f"cannot be imported ({type(err).__name__}: {err}); needed for {purpose}",
                      FIX_INSTALL)
     try:
         version = md.version(dist)
     except md.PackageNotFoundError:
-        version = getattr(sys.modules[module], "__version__", "unknown")
+        version = getattr(sys.modules.get(module), "__version__", "unknown")
     if version != "unknown" and _version_tuple(version) < _version_tuple(minimum):
         return Check(dist, False, f"version {version} is older than {minimum} ({purpose})",
                      f"pip install -U '{dist}>={minimum}'")
@@ -76,22 +88,120 @@ def _check_torch_cpu() -> Check | None:
                  else "CPU build")
 
 
-def _check_widgets() -> Check:
-    """Widgets render when the front end has the ipywidgets manager (jupyterlab_widgets)."""
+# JupyterLab front-end extensions that render what the kernel sends: (labextension, Python package).
+WIDGET_MANAGER = ("@jupyter-widgets/jupyterlab-manager", "jupyterlab_widgets")
+FIGURE_EXTENSION = ("jupyter-matplotlib", "ipympl")
+# ipywidgets major -> major of the widget manager that renders it (jupyterlab_widgets 1.x ships
+# manager 3.x for ipywidgets 7; jupyterlab_widgets 3.x ships manager 5.x for ipywidgets 8).
+MANAGER_MAJOR_FOR_IPYWIDGETS = {7: 3, 8: 5}
+FIX_WIDGETS = ("pip install --force-reinstall 'ipywidgets>=8.1,<9' 'jupyterlab_widgets>=3,<4' in the "
+               "environment that runs JupyterLab, then restart JupyterLab and reload the page")
+FIX_FIGURES = ("pip install --force-reinstall 'ipympl>=0.9,<0.11' in the environment that runs JupyterLab, "
+               "then restart JupyterLab and reload the page")
+
+
+def _labextension_paths() -> list[str]:
+    """Where JupyterLab looks for prebuilt extensions, highest precedence first."""
     try:
-        jlw = md.version("jupyterlab_widgets")
+        from jupyter_core.paths import jupyter_path
+    except ImportError:
+        return [str(Path(sys.prefix) / "share" / "jupyter" / "labextensions")]
+    return jupyter_path("labextensions")
+
+
+def _read_version(package_json: Path) -> str | None:
+    try:
+        return str(json.loads(package_json.read_text())["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _labextension_version(name: str) -> tuple[str, str] | None:
+    """(version, folder) of the labextension ``name`` JupyterLab would load (the first found), or None."""
+    for root in _labextension_paths():
+        version = _read_version(Path(root) / name / "package.json")
+        if version is not None:
+            return version, str(Path(root) / name)
+    return None
+
+
+def _shipped_labextension_version(dist: str, name: str) -> str | None:
+    """Version of labextension ``name`` that Python distribution ``dist`` installed (from its file list)."""
+    try:
+        files = md.files(dist) or []
     except md.PackageNotFoundError:
-        return Check("widgets in JupyterLab", False, "jupyterlab_widgets is not installed, so sliders "
-                     "show as text", "pip install 'ipywidgets>=8.1,<9' (it brings jupyterlab_widgets)")
+        return None
+    for f in files:
+        if str(f).replace("\\", "/").endswith(f"labextensions/{name}/package.json"):
+            return _read_version(Path(f.locate()))
+    return None
+
+
+def _where() -> str:
     shell = None
+    if "IPython" in sys.modules:     # never import IPython just to ask
+        try:
+            shell = sys.modules["IPython"].get_ipython()
+        except Exception:  # noqa: BLE001 - a half-initialised IPython: treat it as no kernel
+            shell = None
+    return "in a Jupyter kernel" if getattr(shell, "kernel", None) is not None else "outside a kernel"
+
+
+def _check_frontend(name, labextension, dist, fix, symptom) -> Check | str:
+    """Is the labextension JupyterLab would load present, and the build that ``dist`` shipped?
+    Returns a failed Check, or the version found."""
+    found = _labextension_version(labextension)
+    if found is None:
+        return Check(name, False, f"JupyterLab extension {labextension} is in none of "
+                     f"{_labextension_paths()}, so {symptom}", fix)
+    version, folder = found
+    shipped = _shipped_labextension_version(dist, labextension)
+    if shipped is not None and shipped != version:
+        return Check(name, False, f"JupyterLab would load {labextension} {version} from {folder}, but "
+                     f"{dist} {md.version(dist)} ships {shipped}: widgets show 'Error displaying widget'",
+                     fix)
+    return version
+
+
+def _check_widgets() -> Check:
+    """Widgets render when ipywidgets (kernel side) and JupyterLab's widget manager (front end,
+    from jupyterlab_widgets) are both installed and speak the same protocol version."""
+    name = "widgets in JupyterLab"
+    versions = {}
+    for dist in ("ipywidgets", "jupyterlab_widgets"):
+        try:
+            versions[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            return Check(name, False, f"{dist} is not installed, so JupyterLab shows widgets as text "
+                         "(e.g. 'IntSlider(value=3)')", FIX_WIDGETS)
+    manager = _check_frontend(name, *WIDGET_MANAGER, FIX_WIDGETS, "widgets show as text")
+    if isinstance(manager, Check):
+        return manager
+    ipyw = versions["ipywidgets"]
+    need = MANAGER_MAJOR_FOR_IPYWIDGETS.get(_version_tuple(ipyw)[0])
+    if need is not None and _version_tuple(manager)[0] != need:
+        return Check(name, False, f"ipywidgets {ipyw} needs widget manager {need}.x but JupyterLab has "
+                     f"{manager}: widgets show 'Error displaying widget'", FIX_WIDGETS)
+    return Check(name, True, f"ipywidgets {ipyw}, jupyterlab_widgets {versions['jupyterlab_widgets']}, "
+                 f"manager {manager} ({_where()})")
+
+
+def _check_interactive_figures() -> Check:
+    """``%matplotlib widget`` figures (canvases that redraw in place) need ipympl in the kernel
+    and, in JupyterLab, the jupyter-matplotlib extension that ipympl ships. ipympl is located,
+    never imported (see LOCATE_ONLY)."""
+    name = "interactive figures"
     try:
-        from IPython import get_ipython
-        shell = get_ipython()
-    except Exception:
-        pass
-    in_kernel = shell is not None and getattr(shell, "kernel", None) is not None
-    where = "in a Jupyter kernel" if in_kernel else "outside a kernel"
-    return Check("widgets in JupyterLab", True, f"jupyterlab_widgets {jlw} ({where})")
+        version = md.version("ipympl")
+        present = importlib.util.find_spec("ipympl") is not None
+    except (md.PackageNotFoundError, ValueError):
+        present = False
+    if not present:
+        return Check(name, False, "ipympl is not installed, so `%matplotlib widget` fails", FIX_FIGURES)
+    js = _check_frontend(name, *FIGURE_EXTENSION, FIX_FIGURES, "figures show as text ('Canvas(...)')")
+    if isinstance(js, Check):
+        return js
+    return Check(name, True, f"ipympl {version}, {FIGURE_EXTENSION[0]} {js}")
 
 
 @dataclass(frozen=True)
@@ -127,11 +237,13 @@ class DoctorReport:
 
 
 def doctor(components=COMPONENTS) -> DoctorReport:
-    """Check Python, every package the course uses, the PyTorch build and widget support."""
+    """Check Python, every package the course uses (with versions), the PyTorch build, and whether
+    widgets and interactive figures can render in JupyterLab; each problem comes with its fix."""
     checks = [_check_python()]
     checks += [_check_component(*c) for c in components]
     torch_check = _check_torch_cpu()
     if torch_check is not None:
         checks.append(torch_check)
     checks.append(_check_widgets())
+    checks.append(_check_interactive_figures())
     return DoctorReport(tuple(checks))
