@@ -232,7 +232,7 @@ _S1_POINTS = ((0.8, 1.0, 0.5, -0.2, -1.7, 0.3),          # (x, y, w11, b1, w21, 
 
 
 @exercise(
-    "05.s1_chain", "S1's two-weight chain, by hand",
+    "05.s1_chain", "The two-weight scalar chain, by hand",
     right=[_s1_ref, _s1_value],
     wrong={"missing w₂₁": _wrong_missing_w21, "missing σ′": _wrong_missing_sigma_prime,
            "sign flipped": _wrong_sign_s1},
