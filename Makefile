@@ -4,6 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
+# JupyterLab listens on this machine only unless told otherwise (`make lab IP=0.0.0.0`); it always
+# keeps its token. A busy PORT (a second `make lab`) moves on to the next free port, even when a
+# user's config or JUPYTER_PORT_RETRIES says not to. Jupyter refuses root without --allow-root (CI).
+IP     ?= 127.0.0.1
+PORT_RETRIES ?= 50
+LAB_ARGS ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Tests run two pytest workers on two cores: one BLAS thread each avoids oversubscription
 # (small matrix products were 10x slower with default threads on a busy 2-core machine).
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -20,7 +27,8 @@ env: $(STAMP)
 
 ## Launch the course in JupyterLab at the first notebook
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab --ip=$(IP) --port=$(PORT) --ServerApp.port_retries=$(PORT_RETRIES) $(ROOT_FLAG) \
+		$(LAB_ARGS) notebooks/00_start_here.ipynb
 
 ## Lint, then every test: library, notebooks (nbval), browser
 test: $(STAMP)
