@@ -54,8 +54,8 @@ def test_variance_replays_the_same_draws_exactly():
     rng = np.random.default_rng(5)
     expected = []
     for b in sizes:
-        sq = [np.sum((per[rng.choice(len(x), size=b, replace=False)].mean(axis=0) - g) ** 2) for _ in range(50)]
-        expected.append(np.mean(sq))
+        batches = [rng.choice(len(x), size=b, replace=False) for _ in range(50)]
+        expected.append(np.mean([np.sum((per[idx].mean(axis=0) - g) ** 2) for idx in batches]))
     np.testing.assert_allclose(noise.variance, expected, rtol=1e-10)
     np.testing.assert_allclose(noise.full_gradient, g, rtol=1e-12)
     assert noise.n == len(x) and noise.draws == 50
@@ -95,7 +95,7 @@ def test_slope_and_prediction_on_exact_one_over_b():
     variance = 3.0 / b * (n - b) / (n - 1)
     noise = bp.train.GradientNoise(batch_sizes=b, variance=variance, full_gradient=np.zeros(2), draws=1, n=n)
     np.testing.assert_allclose(noise.predicted(), variance, rtol=1e-12)
-    pure = bp.train.GradientNoise(batch_sizes=b, variance=5.0 / b, full_gradient=np.zeros(2), draws=1, n=10**9)
+    pure = bp.train.GradientNoise(b, 5.0 / b, np.zeros(2), draws=1, n=10**9)
     assert pure.slope() == pytest.approx(-1.0, abs=1e-9)
     assert bp.train.GradientNoise(b, 1.0 / b**2, np.zeros(2), 1, n).slope() == pytest.approx(-2.0, abs=1e-9)
 
