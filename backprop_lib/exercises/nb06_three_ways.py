@@ -191,6 +191,8 @@ def _check_mode(answer):
             "Keep the keys as given; replace only the ... values.")
     modes = {}
     for key in MODE_KEYS:
+        if answer[key] is Ellipsis or answer[key] is None:
+            raise Incorrect(f"no mode chosen yet for {key}.", 'Answer "forward" or "reverse".')
         mode = _mode_name(answer[key])
         require(mode is not None, f"{answer[key]!r} (for {key}) is not a mode.",
                 'Answer "forward" or "reverse".')
