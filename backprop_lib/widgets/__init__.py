@@ -10,6 +10,7 @@ from .base import Explorer
 from .finite_difference import FiniteDifferenceExplorer, FiniteDifferenceSettings, compute_finite_difference
 from .gradient_flow import GradientFlowExplorer, GradientFlowSettings, compute_gradient_flow
 from .learning_rate import LearningRateExplorer, LearningRateSettings, compute_learning_rate
+from .ntk_explorer import NTKExplorer, NTKSettings, compute_ntk_explorer
 from .optimizer_race import OptimizerRace, OptimizerRaceSettings, compute_optimizer_race
 from .playground import PlaygroundSession, PlaygroundSettings, TrainingPlayground
 
@@ -20,3 +21,4 @@ __all__ += ["FiniteDifferenceExplorer", "FiniteDifferenceSettings", "compute_fin
 __all__ += ["LearningRateExplorer", "LearningRateSettings", "compute_learning_rate"]
 __all__ += ["BackpropStepper", "BackpropStepperSettings", "compute_stepper"]
 __all__ += ["OptimizerRace", "OptimizerRaceSettings", "compute_optimizer_race", "race"]
+__all__ += ["NTKExplorer", "NTKSettings", "compute_ntk_explorer"]
