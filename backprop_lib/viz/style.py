@@ -55,7 +55,14 @@ def rc(theme: str = "default") -> dict:
 def themed(theme: str = "default"):
     """``with themed("presentation"): fig = ...`` draws with that theme."""
     with mpl.rc_context(rc(theme)):
-        yield
+        try:
+            yield
+        finally:
+            interactive = mpl.is_interactive()
+    # Keep interactive mode as the block left it: the inline backend turns it on when pyplot
+    # first loads it, and if that happens inside this block, rc_context's restore would turn it
+    # off again (in a notebook, every figure after the first would silently not be shown).
+    mpl.interactive(interactive)
 
 
 def new_axes(ax=None, *, theme: str = "default", nrows: int = 1, ncols: int = 1, figsize=None):

@@ -96,7 +96,7 @@ class PlaygroundView:
         fig.set_layout_engine("constrained")
         fig.set_size_inches(*SIZES[self.theme])
         n_hidden, k = len(s.hidden), s.classes
-        neuron_width = min(max(0.5, 0.35 * n_hidden), 1.8)
+        neuron_width = min(max(0.75, 0.4 * n_hidden), 1.8)     # wide enough for its title and caption
         left, center, right = fig.subfigures(1, 3, width_ratios=[neuron_width, 2.3, 2.5])
         self._build_neurons(left, s)
         self._build_boundary(center, session)
@@ -125,9 +125,9 @@ class PlaygroundView:
             ax.set_title(f"L{i + 1}\n{width}" + (f" ({shown} shown)" if shown < width else ""),
                          fontsize="small")
             self.neuron_images.append(img)
-        sub.suptitle("hidden neurons", fontsize="medium")
-        sub.supxlabel(f"each map: one neuron's\n{s.activation} output over the\nplane; blue < 0 < red,\n"
-                      "scaled per layer", fontsize="x-small")
+        sub.suptitle("hidden neurons" if len(s.hidden) > 1 else "hidden\nneurons", fontsize="medium")
+        sub.supxlabel(f"each map: one\nneuron's {s.activation}\noutput over the\nplane; blue < 0\n"
+                      "< red, scaled\nper layer", fontsize="x-small")
 
     def _build_boundary(self, sub, session) -> None:
         s = session.settings
