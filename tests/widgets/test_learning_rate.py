@@ -14,8 +14,6 @@ from backprop_lib.widgets.learning_rate import (
     LearningRateSettings,
     _mlp_problem,
     compute_learning_rate,
-    hessian_vector_product,
-    largest_hessian_eigenvalue,
     mlp_sharpness,
 )
 
@@ -127,24 +125,6 @@ def test_mlp_sharpness_matches_the_top_eigenvalue_of_full_hessians(seed):
     assert est.converged and est.value == pytest.approx(lam_torch, rel=1e-4)
     # its vector is the top eigenvector (up to sign)
     assert abs(est.vector @ np.linalg.eigh(h_torch)[1][:, -1]) == pytest.approx(1.0, abs=1e-3)
-
-
-def test_power_iteration_finds_the_largest_not_the_largest_magnitude_eigenvalue():
-    rng = np.random.default_rng(0)
-    q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
-    h = q @ np.diag([-9.0, 4.0, 2.5, 1.0, 0.3, -1.0]) @ q.T        # dominant magnitude is negative
-    theta = rng.standard_normal(6)
-    s = largest_hessian_eigenvalue(lambda t: h @ t, theta)         # ∇(½θᵀHθ) = Hθ
-    assert s.value == pytest.approx(4.0, rel=1e-6) and s.converged
-    np.testing.assert_allclose(hessian_vector_product(lambda t: h @ t, theta, q[:, 1]), 4.0 * q[:, 1],
-                               atol=1e-8)
-
-
-def test_power_iteration_rejects_bad_input():
-    with pytest.raises(TypeError, match="grad must be a callable"):
-        largest_hessian_eigenvalue(np.ones(3), np.ones(3))
-    with pytest.raises(ValueError, match="theta must be a non-empty flat array"):
-        largest_hessian_eigenvalue(lambda t: t, np.ones((2, 2)))
 
 
 # -- the view ---------------------------------------------------------------------------------------
