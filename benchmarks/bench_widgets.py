@@ -69,7 +69,9 @@ ENTRIES = [
                                                                    "dtype": "float32"}]}, goal=True),
     Entry("BackpropStepper", {"default": [{}], "worst": [{"graph": "network", "step": 26}],
                               "switch graph": [{"graph": "network"}, {"graph": "expression"}]}, goal=True),
-    Entry("NTKExplorer", {"default": [{}]}),
+    Entry("NTKExplorer", {"default": [{}], "width 4096, depth 1": [{"width": 4096}],
+                          "worst": [{"width": 2048, "depth": 2, "steps": 49}]},
+          note="worst: the most work its budget allows (2048 wide, 2 hidden layers, 49 steps)"),
 ]
 
 

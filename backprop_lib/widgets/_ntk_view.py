@@ -42,8 +42,8 @@ class NTKFigure:
         self.im_analytic, self.im_empirical = self.ax_analytic.images[-1], self.ax_empirical.images[-1]
         for ax in (self.ax_analytic, self.ax_empirical):
             ax.set(xlabel="point j (around the circle)", ylabel="point i")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
 
         self.line_change, = self.ax_change.plot([], [], "o-", color=style.color(2), markersize=4)
         self.ax_change.set(xlabel="gradient-descent step s", ylabel="relative change")
