@@ -41,6 +41,11 @@ test-lib: $(STAMP)
 test-notebooks: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax notebooks
 
+## Build an environment from binder/ as Binder does and run every notebook in it (≤ 1.5 GB each)
+.PHONY: test-binder
+test-binder: $(STAMP)
+	BP_BINDER_BUILD=1 $(TEST_ENV) $(BIN)/python -m pytest -p no:cacheprovider -s -ra tests/binder
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 

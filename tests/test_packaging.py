@@ -88,3 +88,12 @@ def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"^\s*(make \w[\w-]*)\s*$", readme, flags=re.M)
     assert "make test" in commands and "make lab" in commands, commands
     assert re.search(r"^make test$", ci, flags=re.M), ".ci/run must run the README's test command"
+
+
+def test_ci_runs_the_binder_build_after_the_tests():
+    ci = (ROOT / ".ci" / "run").read_text()
+    steps = re.findall(r"^(make [\w-]+)$", ci, flags=re.M)
+    assert steps[-2:] == ["make test", "make test-binder"], steps
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^test-binder:.*\n\t(.+)$", makefile, flags=re.M)
+    assert recipe and "BP_BINDER_BUILD=1" in recipe.group(1) and "tests/binder" in recipe.group(1)
