@@ -114,7 +114,8 @@ class UpdateRatioProbe(_Probe):
                 steps = step - prev[1]
                 for i, (now, before) in enumerate(zip(weights, prev[2], strict=True)):
                     change = np.concatenate([(a - b).ravel() for a, b in zip(now, before, strict=True)])
-                    ratio[i] = rms(change) / rms(np.concatenate([b.ravel() for b in before])) / steps
+                    size = rms(np.concatenate([b.ravel() for b in before]))    # 0 for all-zero weights
+                    ratio[i] = np.divide(rms(change), size) / steps            # nan/inf there, not an error
             w_rms = np.array([rms(np.concatenate([w.ravel() for w in ws])) for ws in weights])
             lr = optimizer_lr(optimizer)
             sgd = np.full(n, np.nan)
