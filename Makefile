@@ -15,7 +15,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # (small matrix products were 10x slower with default threads on a busy 2-core machine).
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: lab test test-lib test-notebooks lint bench env clean
+.PHONY: lab test test-lib test-notebooks lint bench env clean demo site
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## Instructor mode: every explorer as a Voilà dashboard (no code, presentation theme) on 127.0.0.1
+demo: $(STAMP)
+	$(BIN)/python -m tools.build_dashboard --out build/demo/dashboard.ipynb
+	$(BIN)/voila build/demo/dashboard.ipynb --Voila.ip=127.0.0.1 --port=$(PORT) --token --show_tracebacks=True
+
+## Execute every notebook and write the course as static HTML in _site/ (open _site/index.html)
+site: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m tools.build_site --out _site --workers 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
