@@ -10,6 +10,7 @@ During training, ``GradientFlowProbe``, ``UpdateRatioProbe`` and ``ActivationPro
 the same statistics every few steps (``bp.train.fit(..., probes=[...])``).
 """
 
+from .factors import DeltaTrace, layer_factors, predicted_factors, trace_deltas
 from .flow import activation_stats, gradient_flow, measured_factor
 from .recorders import ActivationProbe, GradientFlowProbe, UpdateRatioProbe, optimizer_lr
 from .records import ActivationRecord, FlowRecord, UpdateRecord, saturation_caption
@@ -20,4 +21,5 @@ __all__ = [
     "FlowRecord", "ActivationRecord", "UpdateRecord", "saturation_caption",
     "GradientFlowProbe", "UpdateRatioProbe", "ActivationProbe", "optimizer_lr",
     "rms", "saturated_fraction", "histogram",
+    "trace_deltas", "DeltaTrace", "layer_factors", "predicted_factors",
 ]
