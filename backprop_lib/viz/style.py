@@ -36,8 +36,10 @@ _BASE = {
     "axes.titlesize": 11,
     "legend.frameon": False,
 }
-_PRESENTATION = {**_BASE, "font.size": 15, "axes.titlesize": 17, "axes.labelsize": 15,
-                 "xtick.labelsize": 13, "ytick.labelsize": 13, "legend.fontsize": 13,
+# For the classroom: text grows more than the figures do (about 1.6x against 1.3-1.5x), so it
+# stays larger than the default theme's even when a narrow screen scales the figure down.
+_PRESENTATION = {**_BASE, "font.size": 16, "axes.titlesize": 17, "axes.labelsize": 16,
+                 "xtick.labelsize": 15, "ytick.labelsize": 15, "legend.fontsize": 14,
                  "lines.linewidth": 2.5, "lines.markersize": 8}
 
 THEMES = {"default": _BASE, "presentation": _PRESENTATION}

@@ -97,8 +97,8 @@ class ActivationExplorer(Explorer):
             ax.set_ylim(lo - pad, hi + pad)
             ax.legend(loc="upper left", fontsize="small")
         self.ax_f.set_title(f"{s.name}: f(x)")
-        self.ax_df.set_title(f"f′ peaks at {r.max_slope:.3g} (x = {r.argmax_slope:.3g}); "
-                             f"{100 * r.saturated_fraction:.0f}% saturated")
+        self.ax_df.set_title(f"f′ peaks at {r.max_slope:.3g} (x = {r.argmax_slope:.3g})\n"
+                             f"{100 * r.saturated_fraction:.0f}% of the range saturated")
 
     def controls(self):
         import ipywidgets as W
