@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ._scales import positive, set_log_y
 from ._sources import flow_records, update_series
@@ -53,6 +54,7 @@ def plot_gradient_flow(records, ax=None, *, quantity: str = "both", theme: str =
                                 for attr, _, _ in _QUANTITY[quantity]])
         set_log_y(ax, shown)
         ax.set_xlabel("layer (1 = nearest the input)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))      # layers are whole numbers
         ax.set_ylabel("RMS = ‖·‖/√size (log scale)")
         if title is None:
             title = ("Gradient flow: " + next(iter(items.values())).setting if len(items) == 1
