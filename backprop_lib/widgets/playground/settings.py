@@ -18,7 +18,7 @@ INITS = ("default", "xavier", "he", "lecun", "orthogonal", "normal", "zeros")
 LOSSES = ("cross_entropy", "mse")
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad")
 LIVE = frozenset({"lr", "l2", "optimizer", "batch_size", "max_steps", "target_loss"})
-MAX_LAYERS, MAX_WIDTH = 10, 64
+MAX_LAYERS, MAX_WIDTH = 10, 128
 
 assert set(INITS) <= set(INIT_SCHEMES)
 
