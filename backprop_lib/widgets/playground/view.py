@@ -122,7 +122,7 @@ class PlaygroundView:
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_visible(False)
-            ax.set_title(f"L{i + 1}\n{width}" + (f" ({shown} shown)" if shown < width else ""),
+            ax.set_title(f"L{i + 1}\n{width}" + (f"\n({shown} shown)" if shown < width else ""),
                          fontsize="small")
             self.neuron_images.append(img)
         sub.suptitle("hidden neurons" if len(s.hidden) > 1 else "hidden\nneurons", fontsize="medium")
