@@ -7,6 +7,7 @@ from . import init
 from .activations import ACTIVATIONS, ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, get_activation
 from .builders import mlp
 from .checkpoint import CheckpointedSequential, cached_bytes, checkpoint_sequential
+from .deep import add_batch_norm, residual_mlp
 from .dropout import Dropout
 from .layers import Identity, Linear
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
@@ -20,3 +21,4 @@ __all__ += ["BatchNorm1d", "CheckpointedSequential", "Dropout", "LayerNorm", "Re
 __all__ += ["ACTIVATIONS", "BCEWithLogitsLoss", "CrossEntropyLoss", "ELU", "GELU", "Identity", "LeakyReLU",
             "Linear", "Loss", "MSELoss", "ReLU", "Sigmoid", "Softplus", "Tanh", "get_activation", "init",
             "mlp"]
+__all__ += ["add_batch_norm", "residual_mlp"]

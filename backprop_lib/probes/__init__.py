@@ -10,6 +10,7 @@ During training, ``GradientFlowProbe``, ``UpdateRatioProbe`` and ``ActivationPro
 the same statistics every few steps (``bp.train.fit(..., probes=[...])``).
 """
 
+from .dead import DeadUnits, dead_units
 from .factors import DeltaTrace, layer_factors, predicted_factors, trace_deltas
 from .flow import activation_stats, gradient_flow, measured_factor
 from .recorders import ActivationProbe, GradientFlowProbe, UpdateRatioProbe, optimizer_lr
@@ -23,3 +24,4 @@ __all__ = [
     "rms", "saturated_fraction", "histogram",
     "trace_deltas", "DeltaTrace", "layer_factors", "predicted_factors",
 ]
+__all__ += ["dead_units", "DeadUnits"]
