@@ -16,8 +16,10 @@ from .experiments import (
     kernel_convergence,
     predicted_vs_actual,
 )
+from .layerwise import DenseLayerTerms, dense_layer_terms
 
 __all__ = ["Kernels", "LinearizedDynamics", "analytic", "empirical", "empirical_jacobian",
            "linearized_dynamics"]
 __all__ += ["circle_data", "convergence_vs_eigenvalue", "kernel_change_during_training",
             "kernel_convergence", "predicted_vs_actual"]
+__all__ += ["DenseLayerTerms", "dense_layer_terms"]
