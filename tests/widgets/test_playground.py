@@ -112,6 +112,29 @@ def test_changing_lr_mid_training_keeps_weights_and_optimizer_state():
         np.testing.assert_allclose(p.data, q.data, rtol=0, atol=1e-15)
 
 
+def test_changing_dropout_mid_training_keeps_weights_and_masks_units():
+    s = PlaygroundSession(hidden=(16, 16), optimizer="adam")
+    s.step(40)
+    params = s.net.parameters()
+    assert s.update(dropout=0.5) is False                              # live: no reset
+    drops = [m for m in s.net if isinstance(m, bp.nn.Dropout)]
+    assert len(drops) == 2 and all(m.p == 0.5 for m in drops)           # after each hidden activation
+    assert all(p is q for p, q in zip(s.net.parameters(), params, strict=True))
+    assert s.optimizer.state[params[0]]["step"] == 40                   # the optimizer carries on
+    s.net.train()
+    h = s.net[:3](s.f_train)                                            # Linear, tanh, Dropout
+    assert 0.3 < np.mean(h == 0) < 0.7                                  # about half the units dropped
+    s.step(5)
+    assert s.step_count == 45
+    s.update(dropout=0.2)
+    assert [m.p for m in s.net if isinstance(m, bp.nn.Dropout)] == [0.2, 0.2]
+    s.update(dropout=0.0)
+    assert not any(isinstance(m, bp.nn.Dropout) for m in s.net)
+    assert all(p is q for p, q in zip(s.net.parameters(), params, strict=True))
+    s.step(5)
+    assert s.step_count == 50 and not s.diverged
+
+
 def test_changing_optimizer_or_l2_keeps_weights_other_changes_reset():
     s = PlaygroundSession()
     s.step(30)

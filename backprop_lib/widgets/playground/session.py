@@ -16,7 +16,8 @@ with φ the input features. A loss that becomes inf/NaN stops the session with a
 (``diverged_at``, ``message``), never an exception.
 
 **Live changes** (``update``): a new lr or L2 is written into the optimizer's parameter
-groups, so its state (momentum, Adam's moments) carries on; a new optimizer is built on the
+groups, so its state (momentum, Adam's moments) carries on; a new dropout probability retunes,
+inserts or removes the Dropout layers around the same weights; a new optimizer is built on the
 same parameters, so the weights carry on but its state starts from zero; a new batch size
 starts a new epoch. Any other change rebuilds the data and the network (``reset``).
 
@@ -68,13 +69,26 @@ def build_network(s: PlaygroundSettings) -> nn.Sequential:
     each hidden activation when ``s.dropout > 0``."""
     net = nn.mlp([len(s.features), *s.hidden, s.classes], activation=s.activation, init=s.init,
                  seed=s.seed, init_std=s.init_std if s.init == "normal" else None)
-    if s.dropout == 0:
+    return with_dropout(net, s.dropout, s.seed)
+
+
+def with_dropout(net: nn.Sequential, p: float, seed: int) -> nn.Sequential:
+    """``net`` with a ``Dropout(p)`` after each hidden activation (none when p = 0), sharing
+    its Linear and activation layers, so the weights (and an optimizer holding them) carry on.
+    Dropout layers already there are retuned to ``p``; new ones draw masks from ``seed``."""
+    core = [layer for layer in net if not isinstance(layer, nn.Dropout)]
+    old = [layer for layer in net if isinstance(layer, nn.Dropout)]
+    if p == 0:
+        return net if not old else nn.Sequential(*core)
+    if old:
+        for layer in old:
+            layer.p = p
         return net
     layers = []
-    for i, layer in enumerate(net):
+    for i, layer in enumerate(core):
         layers.append(layer)
-        if type(layer).__name__ != "Linear":                     # a hidden activation
-            layers.append(nn.Dropout(s.dropout, seed=s.seed + 1000 + i))
+        if not isinstance(layer, nn.Linear):                     # a hidden activation
+            layers.append(nn.Dropout(p, seed=seed + 1000 + i))
     return nn.Sequential(*layers)
 
 
@@ -129,6 +143,9 @@ class PlaygroundSession:
         if not changed <= LIVE:
             self.reset()
             return True
+        if "dropout" in changed:
+            training = self.net.training
+            self.net = with_dropout(self.net, new.dropout, new.seed).train(training)   # same weights
         if "optimizer" in changed:
             self._build_optimizer()              # same Parameter objects: weights kept, state reset
         else:

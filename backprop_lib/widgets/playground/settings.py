@@ -1,6 +1,6 @@
 """``PlaygroundSettings``: every knob of the training playground, validated.
 
-Changing one of ``LIVE`` (lr, l2, optimizer, batch size, the stop condition) keeps the
+Changing one of ``LIVE`` (lr, l2, dropout, optimizer, batch size, the stop condition) keeps the
 network and its weights (``PlaygroundSession.update``); changing any other setting builds a
 new network and data set (a reset).
 """
@@ -17,7 +17,7 @@ ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "elu", "gelu", "softplus
 INITS = ("default", "xavier", "he", "lecun", "orthogonal", "normal", "zeros")
 LOSSES = ("cross_entropy", "mse")
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adagrad")
-LIVE = frozenset({"lr", "l2", "optimizer", "batch_size", "max_steps", "target_loss"})
+LIVE = frozenset({"lr", "l2", "dropout", "optimizer", "batch_size", "max_steps", "target_loss"})
 MAX_LAYERS, MAX_WIDTH = 10, 128
 
 assert set(INITS) <= set(INIT_SCHEMES)
