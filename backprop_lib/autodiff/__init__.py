@@ -7,6 +7,7 @@
 """
 
 from .dual import Dual
+from .floats import FloatFormat, describe, finfo, round_to, running_product, running_sum, ulp
 from .jacobian import JacobianResult, jacobian
 from .numerical import StepSizeStudy, numerical_derivative, step_size_study
 from .random_expr import Expression, random_expression
@@ -22,3 +23,4 @@ __all__ = [
     "StepSizeStudy",
 ]
 __all__ += ["random_expression", "Expression"]
+__all__ += ["FloatFormat", "finfo", "round_to", "ulp", "describe", "running_sum", "running_product"]

@@ -13,6 +13,7 @@ from .learning_rate import LearningRateExplorer, LearningRateSettings, compute_l
 from .ntk_explorer import NTKExplorer, NTKSettings, compute_ntk_explorer
 from .optimizer_race import OptimizerRace, OptimizerRaceSettings, compute_optimizer_race
 from .playground import PlaygroundSession, PlaygroundSettings, TrainingPlayground
+from .precision_explorer import PrecisionExplorer, PrecisionSettings, compute_precision
 from .schedule_viewer import ScheduleResult, ScheduleSettings, ScheduleViewer, compute_schedule
 
 __all__ = ["Explorer", "ActivationExplorer", "ActivationSettings", "compute_activation"]
@@ -24,3 +25,4 @@ __all__ += ["BackpropStepper", "BackpropStepperSettings", "compute_stepper"]
 __all__ += ["OptimizerRace", "OptimizerRaceSettings", "compute_optimizer_race", "race"]
 __all__ += ["NTKExplorer", "NTKSettings", "compute_ntk_explorer"]
 __all__ += ["ScheduleViewer", "ScheduleSettings", "ScheduleResult", "compute_schedule"]
+__all__ += ["PrecisionExplorer", "PrecisionSettings", "compute_precision"]
