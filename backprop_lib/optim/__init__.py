@@ -7,7 +7,7 @@
     opt.step(); sched.step()
 """
 
-from backprop_lib.optim import curvature, lr_scheduler, surfaces
+from backprop_lib.optim import curvature, landscape, lr_scheduler, surfaces
 from backprop_lib.optim.adagrad import AdaGrad, Adagrad
 from backprop_lib.optim.adam import Adam, AdamW
 from backprop_lib.optim.clip import clip_grad_norm_, clip_grad_value_
@@ -19,4 +19,4 @@ __all__ = [
     "Optimizer", "SGD", "AdaGrad", "Adagrad", "RMSprop", "Adam", "AdamW",
     "lr_scheduler", "clip_grad_norm_", "clip_grad_value_",
 ]
-__all__ += ["surfaces", "curvature"]
+__all__ += ["surfaces", "curvature", "landscape"]
