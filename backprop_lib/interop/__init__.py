@@ -9,10 +9,13 @@ Importing this package does not import torch; the functions do, and say how to i
 (``pip install 'backprop_lib[course]'``) when it is missing.
 """
 
+from .autograd_graph import BackwardGraph, backward_graph
 from .compare import GradientComparison, GradientDifference, compare_gradients
+from .hooks import ActivationHooks, activation_stats
 from .torch_bridge import SUPPORTED_LAYERS, SUPPORTED_LOSSES, from_torch, import_torch, to_torch, torch_loss
 
 __all__ = [
     "GradientComparison", "GradientDifference", "SUPPORTED_LAYERS", "SUPPORTED_LOSSES",
     "compare_gradients", "from_torch", "import_torch", "to_torch", "torch_loss",
 ]
+__all__ += ["BackwardGraph", "backward_graph", "ActivationHooks", "activation_stats"]

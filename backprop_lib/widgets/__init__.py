@@ -5,6 +5,7 @@ Each explorer module adds its public names below.
 
 from ._race import race
 from .activation import ActivationExplorer, ActivationSettings, compute_activation
+from .autograd_graph import AutogradGraphExplorer, AutogradGraphSettings, compute_autograd_graph
 from .backprop_stepper import BackpropStepper, BackpropStepperSettings, compute_stepper
 from .base import Explorer
 from .finite_difference import FiniteDifferenceExplorer, FiniteDifferenceSettings, compute_finite_difference
@@ -26,3 +27,4 @@ __all__ += ["OptimizerRace", "OptimizerRaceSettings", "compute_optimizer_race", 
 __all__ += ["NTKExplorer", "NTKSettings", "compute_ntk_explorer"]
 __all__ += ["ScheduleViewer", "ScheduleSettings", "ScheduleResult", "compute_schedule"]
 __all__ += ["PrecisionExplorer", "PrecisionSettings", "compute_precision"]
+__all__ += ["AutogradGraphExplorer", "AutogradGraphSettings", "compute_autograd_graph"]
