@@ -17,9 +17,11 @@ from .experiments import (
     predicted_vs_actual,
 )
 from .layerwise import DenseLayerTerms, dense_layer_terms
+from .linearized import LinearizedFlow, decay_rates, jacobian, kernel_alignment, linearized_flow
 
 __all__ = ["Kernels", "LinearizedDynamics", "analytic", "empirical", "empirical_jacobian",
            "linearized_dynamics"]
 __all__ += ["circle_data", "convergence_vs_eigenvalue", "kernel_change_during_training",
             "kernel_convergence", "predicted_vs_actual"]
 __all__ += ["DenseLayerTerms", "dense_layer_terms"]
+__all__ += ["LinearizedFlow", "decay_rates", "jacobian", "kernel_alignment", "linearized_flow"]
