@@ -12,9 +12,11 @@ from .loop import fit
 from .loss_scaling import DynamicLossScaler, GradientCast, StaticLossScaler, cast_gradients, scale_update
 from .metrics import accuracy, evaluate, predict
 from .noise import GradientNoise, flat_gradient, gradient_noise
+from .random_features import RandomReLUFeatures, double_descent, gd_limit, min_norm_fit, ridge_fit
 from .regularization import add_l2_grad_, l2_penalty, with_dropout
 
 __all__ = ["fit", "History", "evaluate", "predict", "accuracy", "minibatches"]
 __all__ += ["gradient_noise", "GradientNoise", "flat_gradient"]
 __all__ += ["l2_penalty", "add_l2_grad_", "with_dropout"]
 __all__ += ["StaticLossScaler", "DynamicLossScaler", "scale_update", "cast_gradients", "GradientCast"]
+__all__ += ["RandomReLUFeatures", "min_norm_fit", "ridge_fit", "gd_limit", "double_descent"]

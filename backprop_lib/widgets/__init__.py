@@ -8,6 +8,7 @@ from .activation import ActivationExplorer, ActivationSettings, compute_activati
 from .autograd_graph import AutogradGraphExplorer, AutogradGraphSettings, compute_autograd_graph
 from .backprop_stepper import BackpropStepper, BackpropStepperSettings, compute_stepper
 from .base import Explorer
+from .double_descent import DoubleDescentExplorer, DoubleDescentSettings, compute_double_descent
 from .finite_difference import FiniteDifferenceExplorer, FiniteDifferenceSettings, compute_finite_difference
 from .gradient_flow import GradientFlowExplorer, GradientFlowSettings, compute_gradient_flow
 from .learning_rate import LearningRateExplorer, LearningRateSettings, compute_learning_rate
@@ -28,3 +29,4 @@ __all__ += ["NTKExplorer", "NTKSettings", "compute_ntk_explorer"]
 __all__ += ["ScheduleViewer", "ScheduleSettings", "ScheduleResult", "compute_schedule"]
 __all__ += ["PrecisionExplorer", "PrecisionSettings", "compute_precision"]
 __all__ += ["AutogradGraphExplorer", "AutogradGraphSettings", "compute_autograd_graph"]
+__all__ += ["DoubleDescentExplorer", "DoubleDescentSettings", "compute_double_descent"]
