@@ -3,7 +3,7 @@
 Each helper module adds its public names below.
 """
 
-from . import init
+from . import cost, init, timing  # bp.nn.cost.count_flops, bp.nn.timing.time_gradient
 from .activations import ACTIVATIONS, ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, get_activation
 from .builders import mlp
 from .checkpoint import CheckpointedSequential, cached_bytes, checkpoint_sequential
@@ -22,3 +22,4 @@ __all__ += ["ACTIVATIONS", "BCEWithLogitsLoss", "CrossEntropyLoss", "ELU", "GELU
             "Linear", "Loss", "MSELoss", "ReLU", "Sigmoid", "Softplus", "Tanh", "get_activation", "init",
             "mlp"]
 __all__ += ["add_batch_norm", "residual_mlp"]
+__all__ += ["cost", "timing"]
