@@ -8,6 +8,7 @@ from .activation import ActivationExplorer, ActivationSettings, compute_activati
 from .autograd_graph import AutogradGraphExplorer, AutogradGraphSettings, compute_autograd_graph
 from .backprop_stepper import BackpropStepper, BackpropStepperSettings, compute_stepper
 from .base import Explorer
+from .cost_explorer import CostExplorer, CostResult, CostSettings, compute_cost
 from .double_descent import DoubleDescentExplorer, DoubleDescentSettings, compute_double_descent
 from .finite_difference import FiniteDifferenceExplorer, FiniteDifferenceSettings, compute_finite_difference
 from .gradient_flow import GradientFlowExplorer, GradientFlowSettings, compute_gradient_flow
@@ -30,3 +31,4 @@ __all__ += ["ScheduleViewer", "ScheduleSettings", "ScheduleResult", "compute_sch
 __all__ += ["PrecisionExplorer", "PrecisionSettings", "compute_precision"]
 __all__ += ["AutogradGraphExplorer", "AutogradGraphSettings", "compute_autograd_graph"]
 __all__ += ["DoubleDescentExplorer", "DoubleDescentSettings", "compute_double_descent"]
+__all__ += ["CostExplorer", "CostSettings", "CostResult", "compute_cost"]
