@@ -30,14 +30,32 @@ EXPLORERS = [
      "Predict the learning rate at which gradient descent starts to oscillate, then to diverge."),
     ("OptimizerRace", "Optimizers race",
      "Which optimizer reaches the minimum first on a narrow valley? On a saddle?"),
+    ("ScheduleViewer", "Learning-rate schedules",
+     "Sketch the cosine schedule with warm-up before you switch to it."),
     ("GradientFlowExplorer", "Gradient flow through depth",
      "Add layers: which activation and initialisation keep the gradients alive?"),
     ("TrainingPlayground", "Training playground",
      "Press play: how do depth, width and learning rate change what the network learns?"),
+    ("AutogradGraphExplorer", "PyTorch's backward graph",
+     "How many nodes does a loop of n multiplications leave in the graph?"),
+    ("CostExplorer", "The cost of backprop",
+     "Double the depth: what happens to the FLOPs, and to the memory with checkpointing?"),
+    ("PrecisionExplorer", "Floating-point precision",
+     "Which gradients vanish in float16, and which loss scale rescues them?"),
+    ("DoubleDescentExplorer", "Double descent",
+     "Where will the test error peak as the number of features grows?"),
     ("NTKExplorer", "The neural tangent kernel",
      "Widen the network: how far do the weights move during training?"),
+    ("AttentionExplorer", "Backprop through attention",
+     "Turn off the 1/√d_k scaling: what happens to the attention weights and their gradient?"),
+    ("ParallelExplorer", "Scaling out",
+     "With 5% serial work, how much can 100 workers speed up a step?"),
+    ("AlternativesExplorer", "Alternatives to backprop",
+     "Can a network learn with a random matrix in place of Wᵀ?"),
 ]
-OPTIONAL = {"NTKExplorer"}   # on the dashboard only when the library has it
+# on the dashboard only when the library has them (the core explorers above are required)
+OPTIONAL = {"NTKExplorer", "ScheduleViewer", "AutogradGraphExplorer", "CostExplorer", "PrecisionExplorer",
+            "DoubleDescentExplorer", "AttentionExplorer", "ParallelExplorer", "AlternativesExplorer"}
 
 # Voilà hides code, not the controls' size: larger widget fonts for the back of the room.
 PRESENTATION_CSS = """<style>

@@ -38,18 +38,22 @@ def test_one_presentation_explorer_per_section_under_its_heading():
     nbformat.validate(nb)
 
 
-def test_ntk_explorer_joins_once_the_library_has_it():
+def test_an_optional_explorer_joins_once_the_library_has_it_in_course_order():
     without = _code(dashboard_notebook(_fake_widgets(REQUIRED)))
     with_ntk = _code(dashboard_notebook(_fake_widgets(REQUIRED + ["NTKExplorer"])))
     assert not any("NTKExplorer" in c for c in without)
-    assert with_ntk[-1] == 'bp.widgets.NTKExplorer(theme="presentation")'
+    assert 'bp.widgets.NTKExplorer(theme="presentation")' in with_ntk
     assert len(with_ntk) == len(without) + 1
+    order = [name for name, *_ in EXPLORERS]
+    shown = [c.split(".")[2].split("(")[0] for c in with_ntk[1:]]
+    assert shown == sorted(shown, key=order.index)
 
 
 def test_the_real_library_has_every_required_explorer():
     names = [name for name, *_ in explorers_available(bp.widgets)]
-    assert names[:len(REQUIRED)] == REQUIRED
-    assert ("NTKExplorer" in names) == hasattr(bp.widgets, "NTKExplorer")
+    assert [n for n in names if n in REQUIRED] == REQUIRED
+    for name in OPTIONAL:
+        assert (name in names) == hasattr(bp.widgets, name)
 
 
 def test_a_missing_explorer_or_unknown_theme_is_an_error_naming_it():
