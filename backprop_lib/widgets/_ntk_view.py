@@ -30,7 +30,7 @@ class NTKFigure:
         fig.set_layout_engine("none")
         fig.set_size_inches((16.0, 9.4) if theme == "presentation" else (11.0, 6.8))
         grid = fig.add_gridspec(2, 3, height_ratios=(1.0, 0.9), left=0.06, right=0.985, bottom=0.08,
-                                top=0.87, wspace=0.38, hspace=0.42)
+                                top=0.87, wspace=0.5, hspace=0.42)
         self.ax_analytic = fig.add_subplot(grid[0, 0])
         self.ax_empirical = fig.add_subplot(grid[0, 1])
         self.ax_change = fig.add_subplot(grid[0, 2])
