@@ -7,7 +7,7 @@
     opt.step(); sched.step()
 """
 
-from backprop_lib.optim import curvature, landscape, lr_scheduler, surfaces
+from backprop_lib.optim import curvature, landscape, lr_scheduler, second_order, surfaces
 from backprop_lib.optim.adagrad import AdaGrad, Adagrad
 from backprop_lib.optim.adam import Adam, AdamW
 from backprop_lib.optim.clip import clip_grad_norm_, clip_grad_value_
@@ -20,3 +20,4 @@ __all__ = [
     "lr_scheduler", "clip_grad_norm_", "clip_grad_value_",
 ]
 __all__ += ["surfaces", "curvature", "landscape"]
+__all__ += ["second_order"]
