@@ -214,28 +214,37 @@ def hypergradient(grad, theta, lr: float, g=None) -> float:
 
 @dataclass(frozen=True)
 class HypergradientTrace:
-    """lr: (steps,) η_t used by step t; loss: (steps + 1,) L(θ_t); theta: the last iterate."""
+    """lr: (k,) η_t used by step t; loss: (k + 1,) L(θ_t); theta: the last iterate; diverged_at:
+    the step whose loss was not finite (then k stops there), else None; message: why, what to do."""
 
     lr: np.ndarray
     loss: np.ndarray
     theta: np.ndarray
+    diverged_at: int | None = None
+    message: str | None = None
 
 
 def hypergradient_descent(loss, grad, theta0, lr0: float, hyper_lr: float, steps: int) -> HypergradientTrace:
     """Gradient descent that learns its own learning rate (Baydin et al., 2018): before step t,
     η_t = η_{t−1} − β ∂L(θ_{t−1})/∂η with ∂L(θ_{t−1})/∂η = −g_t · g_{t−1} (the hypergradient
-    of the previous step), then θ_t = θ_{t−1} − η_t g_t. β = ``hyper_lr``."""
+    of the previous step), then θ_t = θ_{t−1} − η_t g_t. β = ``hyper_lr``. A non-finite loss
+    ends the run with a message."""
     theta = _flat(theta0, "theta0")
     lr = check_number(lr0, "lr0")
     beta = check_number(hyper_lr, "hyper_lr", low=0.0)
     steps = check_positive_int(steps, "steps")
     losses, lrs, g_prev = [float(loss(theta))], [], None
-    for _ in range(steps):
-        g = np.asarray(grad(theta), dtype=np.float64)
-        if g_prev is not None:
-            lr = lr + beta * float(g @ g_prev)          # η ← η − β (−g_t · g_{t−1})
-        theta = theta - lr * g
-        g_prev = g
+    for t in range(1, steps + 1):
+        with np.errstate(all="ignore"):
+            g = np.asarray(grad(theta), dtype=np.float64)
+            if g_prev is not None:
+                lr = lr + beta * float(g @ g_prev)      # η ← η − β (−g_t · g_{t−1})
+            new = theta - lr * g
+            value = float(loss(new))
+        if not math.isfinite(value):
+            why = f"the loss became non-finite at step {t} (η = {lr:.3g}): lower hyper_lr (now {beta:g})."
+            return HypergradientTrace(np.array(lrs), np.array(losses), theta, t, why)
+        theta, g_prev = new, g
         lrs.append(lr)
-        losses.append(float(loss(theta)))
+        losses.append(value)
     return HypergradientTrace(np.array(lrs), np.array(losses), theta)

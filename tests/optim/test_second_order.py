@@ -189,3 +189,6 @@ def test_hypergradient_descent_follows_its_update_rule_and_learns_a_larger_rate(
     fixed = so.hypergradient_descent(loss, grad, np.array([1.0, 1.0]), lr0=1e-3, hyper_lr=0.0, steps=300)
     assert long.lr[-1] > 10 * 1e-3 and long.loss[-1] < 0.1 * fixed.loss[-1]
     np.testing.assert_array_equal(fixed.lr, 1e-3)
+    wild = so.hypergradient_descent(loss, grad, np.array([0.0, 10.0]), lr0=1.0, hyper_lr=1e3, steps=50)
+    assert wild.diverged_at is not None and "lower hyper_lr" in wild.message
+    assert len(wild.lr) == len(wild.loss) - 1 == wild.diverged_at - 1 and np.all(np.isfinite(wild.loss))
