@@ -7,6 +7,7 @@
 """
 
 from .batches import minibatches
+from .early_stopping import EarlyStopResult, fit_early_stopping
 from .history import History
 from .loop import fit
 from .loss_scaling import DynamicLossScaler, GradientCast, StaticLossScaler, cast_gradients, scale_update
@@ -20,3 +21,4 @@ __all__ += ["gradient_noise", "GradientNoise", "flat_gradient"]
 __all__ += ["l2_penalty", "add_l2_grad_", "with_dropout"]
 __all__ += ["StaticLossScaler", "DynamicLossScaler", "scale_update", "cast_gradients", "GradientCast"]
 __all__ += ["RandomReLUFeatures", "min_norm_fit", "ridge_fit", "gd_limit", "double_descent"]
+__all__ += ["fit_early_stopping", "EarlyStopResult"]
