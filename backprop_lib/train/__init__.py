@@ -6,6 +6,7 @@
     logits = bp.train.predict(net, x_test)
 """
 
+from . import alternatives  # bp.train.alternatives: FA, DFA, forward gradients, FGSM
 from .batches import minibatches
 from .early_stopping import EarlyStopResult, fit_early_stopping
 from .history import History
@@ -22,3 +23,4 @@ __all__ += ["l2_penalty", "add_l2_grad_", "with_dropout"]
 __all__ += ["StaticLossScaler", "DynamicLossScaler", "scale_update", "cast_gradients", "GradientCast"]
 __all__ += ["RandomReLUFeatures", "min_norm_fit", "ridge_fit", "gd_limit", "double_descent"]
 __all__ += ["fit_early_stopping", "EarlyStopResult"]
+__all__ += ["alternatives"]
