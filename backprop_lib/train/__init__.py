@@ -6,7 +6,7 @@
     logits = bp.train.predict(net, x_test)
 """
 
-from . import alternatives  # bp.train.alternatives: FA, DFA, forward gradients, FGSM
+from . import alternatives, async_sgd, ddp_worker, parallel, pipeline  # 25: FA, DFA, FGSM; 24: scaling out
 from .batches import minibatches
 from .early_stopping import EarlyStopResult, fit_early_stopping
 from .history import History
@@ -24,3 +24,4 @@ __all__ += ["StaticLossScaler", "DynamicLossScaler", "scale_update", "cast_gradi
 __all__ += ["RandomReLUFeatures", "min_norm_fit", "ridge_fit", "gd_limit", "double_descent"]
 __all__ += ["fit_early_stopping", "EarlyStopResult"]
 __all__ += ["alternatives"]
+__all__ += ["parallel", "async_sgd", "pipeline", "ddp_worker"]
