@@ -5,6 +5,7 @@ Each explorer module adds its public names below.
 
 from ._race import race
 from .activation import ActivationExplorer, ActivationSettings, compute_activation
+from .attention_explorer import AttentionExplorer, AttentionSettings, compute_attention
 from .alternatives_explorer import AlternativesExplorer, AlternativesSettings, compute_alternatives
 from .autograd_graph import AutogradGraphExplorer, AutogradGraphSettings, compute_autograd_graph
 from .backprop_stepper import BackpropStepper, BackpropStepperSettings, compute_stepper
@@ -34,3 +35,4 @@ __all__ += ["AutogradGraphExplorer", "AutogradGraphSettings", "compute_autograd_
 __all__ += ["DoubleDescentExplorer", "DoubleDescentSettings", "compute_double_descent"]
 __all__ += ["CostExplorer", "CostSettings", "CostResult", "compute_cost"]
 __all__ += ["AlternativesExplorer", "AlternativesSettings", "compute_alternatives"]
+__all__ += ["AttentionExplorer", "AttentionSettings", "compute_attention"]
