@@ -17,6 +17,7 @@ from .gradient_flow import GradientFlowExplorer, GradientFlowSettings, compute_g
 from .learning_rate import LearningRateExplorer, LearningRateSettings, compute_learning_rate
 from .ntk_explorer import NTKExplorer, NTKSettings, compute_ntk_explorer
 from .optimizer_race import OptimizerRace, OptimizerRaceSettings, compute_optimizer_race
+from .parallel_explorer import ParallelExplorer, ParallelSettings, compute_parallel
 from .playground import PlaygroundSession, PlaygroundSettings, TrainingPlayground
 from .precision_explorer import PrecisionExplorer, PrecisionSettings, compute_precision
 from .schedule_viewer import ScheduleResult, ScheduleSettings, ScheduleViewer, compute_schedule
@@ -36,3 +37,4 @@ __all__ += ["DoubleDescentExplorer", "DoubleDescentSettings", "compute_double_de
 __all__ += ["CostExplorer", "CostSettings", "CostResult", "compute_cost"]
 __all__ += ["AlternativesExplorer", "AlternativesSettings", "compute_alternatives"]
 __all__ += ["AttentionExplorer", "AttentionSettings", "compute_attention"]
+__all__ += ["ParallelExplorer", "ParallelSettings", "compute_parallel"]
