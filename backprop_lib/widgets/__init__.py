@@ -5,8 +5,8 @@ Each explorer module adds its public names below.
 
 from ._race import race
 from .activation import ActivationExplorer, ActivationSettings, compute_activation
-from .attention_explorer import AttentionExplorer, AttentionSettings, compute_attention
 from .alternatives_explorer import AlternativesExplorer, AlternativesSettings, compute_alternatives
+from .attention_explorer import AttentionExplorer, AttentionSettings, compute_attention
 from .autograd_graph import AutogradGraphExplorer, AutogradGraphSettings, compute_autograd_graph
 from .backprop_stepper import BackpropStepper, BackpropStepperSettings, compute_stepper
 from .base import Explorer
@@ -35,6 +35,6 @@ __all__ += ["PrecisionExplorer", "PrecisionSettings", "compute_precision"]
 __all__ += ["AutogradGraphExplorer", "AutogradGraphSettings", "compute_autograd_graph"]
 __all__ += ["DoubleDescentExplorer", "DoubleDescentSettings", "compute_double_descent"]
 __all__ += ["CostExplorer", "CostSettings", "CostResult", "compute_cost"]
-__all__ += ["AlternativesExplorer", "AlternativesSettings", "compute_alternatives"]
 __all__ += ["AttentionExplorer", "AttentionSettings", "compute_attention"]
 __all__ += ["ParallelExplorer", "ParallelSettings", "compute_parallel"]
+__all__ += ["AlternativesExplorer", "AlternativesSettings", "compute_alternatives"]
