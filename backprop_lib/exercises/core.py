@@ -158,6 +158,24 @@ def require_callable(answer, what: str = "your answer") -> None:
             "Pass the function itself (its name, without parentheses).")
 
 
+def as_numbers(got, what: str, hint: str = "") -> np.ndarray:
+    """A learner's returned value as a float array, or :class:`Incorrect` saying what came back."""
+    if got is None:
+        raise Incorrect(f"{what} returned None.", "Did you forget a `return`?")
+    try:
+        return np.asarray(got, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise Incorrect(f"{what} should return numbers; got {type(got).__name__}.", hint) from err
+
+
+def as_number(got, what: str, hint: str = "") -> float:
+    """A learner's returned value as one float (a 0-d or size-1 array counts)."""
+    arr = as_numbers(got, what, hint)
+    if arr.size != 1:
+        raise Incorrect(f"{what} should return one number; got {got!r}.", hint)
+    return float(arr.reshape(()))
+
+
 def require_close(got, expected, what: str, *, rtol: float = 1e-6, atol: float = 1e-9,
                   hint: str = "") -> None:
     """Raise :class:`Incorrect` unless ``got`` matches ``expected`` (shape and values)."""

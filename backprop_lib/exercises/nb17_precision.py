@@ -20,7 +20,7 @@ import numpy as np
 from ..autodiff.floats import float_format
 from ..autodiff.floats import ulp as _ulp
 from ..train.loss_scaling import scale_update
-from .core import Incorrect, NotAttempted, exercise, require, require_callable
+from .core import Incorrect, NotAttempted, as_number, exercise, require, require_callable
 
 # -- 17.ulp -------------------------------------------------------------------------------
 
@@ -59,15 +59,6 @@ def _wrong_ceil(x, dtype):
     return 2.0 ** math.ceil(math.log2(abs(x))) * float(np.finfo(dtype).eps)
 
 
-def _number(got, what):
-    if got is None:
-        raise Incorrect(f"{what} returned None.", "Did you forget a `return`?")
-    try:
-        return float(np.asarray(got, dtype=float).reshape(()))
-    except (TypeError, ValueError) as err:
-        raise Incorrect(f"{what} should return one number; got {got!r}.") from err
-
-
 @exercise(
     "17.ulp", "ulp(x, dtype): the spacing of floats near x",
     right=[_ulp_ref, _ulp_spacing, _ulp_library],
@@ -79,7 +70,7 @@ def _check_ulp(answer):
     require_callable(answer, "ulp")
     got = {}
     for x, dtype in _ULP_CASES:
-        got[x, dtype] = _number(answer(x, dtype), f"ulp({x}, np.{dtype.__name__})")
+        got[x, dtype] = as_number(answer(x, dtype), f"ulp({x}, np.{dtype.__name__})")
     eps16 = float(np.finfo(np.float16).eps)
     if got[1000.0, np.float16] == got[1.0, np.float16] == eps16:
         raise Incorrect(

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..nn.builders import mlp
 from ..ntk.empirical import empirical
-from .core import Incorrect, exercise, require, require_callable, require_close
+from .core import Incorrect, as_numbers, exercise, require, require_callable, require_close
 
 
 def _call_quiet(fn, *args):
@@ -31,15 +31,6 @@ def _call_quiet(fn, *args):
         warnings.simplefilter("ignore", RuntimeWarning)
         with np.errstate(all="ignore"):
             return fn(*(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args))
-
-
-def _as_array(got, what):
-    if got is None:
-        raise Incorrect(f"{what} returned None.", "Did you forget a `return`?")
-    try:
-        return np.asarray(got, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise Incorrect(f"{what} should return numbers; got {type(got).__name__}.") from err
 
 
 # -- 20.linear_model_ntk ------------------------------------------------------------------------
@@ -91,7 +82,7 @@ def _check_linear_model_ntk(answer):
     x1, x2 = rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
     theta_a, theta_b = rng.normal(size=_P), rng.normal(size=_P)
     for xa, xb in ((x1, x1), (x1, x2)):
-        got = _as_array(_call_quiet(answer, _features, theta_a, xa, xb), "linear_model_ntk")
+        got = as_numbers(_call_quiet(answer, _features, theta_a, xa, xb), "linear_model_ntk")
         n1, n2 = xa.shape[0], xb.shape[0]
         if got.shape == (_P, _P):
             raise Incorrect(
@@ -102,7 +93,7 @@ def _check_linear_model_ntk(answer):
         require(got.shape == (n1, n2),
                 f"linear_model_ntk(phi, theta, x1, x2) should have shape ({n1}, {n2}); got {got.shape}.",
                 "One entry Θ[i, j] = φ(x1_i)·φ(x2_j) per pair of inputs.")
-        other = _as_array(_call_quiet(answer, _features, theta_b, xa, xb), "linear_model_ntk")
+        other = as_numbers(_call_quiet(answer, _features, theta_b, xa, xb), "linear_model_ntk")
         if not np.allclose(got, other, rtol=1e-9, atol=1e-12):
             raise Incorrect(
                 "your kernel changes when θ changes.",
@@ -187,7 +178,7 @@ def _check_relu_step(answer):
             f"relu_step should return two arrays (new K12, Kdot); got {type(out).__name__}"
             + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "") + ".",
             "return k12_new, kdot")
-    k12_new, kdot = (_as_array(o, "relu_step") for o in out)
+    k12_new, kdot = (as_numbers(o, "relu_step") for o in out)
     for name, got in (("new K12", k12_new), ("Kdot", kdot)):
         require(got.shape == k12.shape,
                 f"{name} should have the shape of the inputs, {k12.shape}; got {got.shape}.",
@@ -293,7 +284,7 @@ def _wrong_no_d(w, v, x):
 def _check_one_hidden_ntk(answer):
     require_callable(answer, "one_hidden_ntk")
     w, v, x = _hidden_case()
-    got = _as_array(_call_quiet(answer, w, v, x), "one_hidden_ntk")
+    got = as_numbers(_call_quiet(answer, w, v, x), "one_hidden_ntk")
     expected = _hidden_reference(w, v, x)
     require(got.shape == expected.shape,
             f"one_hidden_ntk(W, v, x) should be ({x.shape[0]}, {x.shape[0]}), one entry per pair of inputs; "

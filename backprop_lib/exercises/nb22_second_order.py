@@ -11,17 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Incorrect, exercise, require, require_callable, require_close
-
-
-def _as_array(got, what):
-    if got is None:
-        raise Incorrect(f"{what} returned None.", "Did you forget a `return`?")
-    try:
-        return np.asarray(got, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise Incorrect(f"{what} returned {type(got).__name__}, not an array of numbers.") from err
-
+from .core import Incorrect, as_numbers, exercise, require, require_callable, require_close
 
 # -- 22.hvp_fd --------------------------------------------------------------------------------------
 # f(θ) = Σ sin(θᵢ) θᵢ₊₁ + ¼ Σ θᵢ⁴: not a quadratic, so a one-sided difference shows its O(ε) error.
@@ -73,7 +63,7 @@ def _check_hvp_fd(answer):
     rng = np.random.default_rng(22)
     theta, v = rng.normal(size=6), rng.normal(size=6)
     exact = _hess_f(theta) @ v
-    got = _as_array(answer(_grad_f, theta.copy(), v.copy(), eps=1e-4), "hvp_fd(grad, theta, v, eps=1e-4)")
+    got = as_numbers(answer(_grad_f, theta.copy(), v.copy(), eps=1e-4), "hvp_fd(grad, theta, v, eps=1e-4)")
     require(got.shape == exact.shape, f"Hv has the shape of θ, {exact.shape}; got {got.shape}.",
             "Subtract two gradients (each shaped like θ) and scale the difference.")
     if np.allclose(got, 2e-4 * exact, rtol=1e-3):
@@ -122,7 +112,7 @@ def _gn_half(X):
 def _check_gn(answer):
     require_callable(answer, "gauss_newton_linear")
     X = np.random.default_rng(5).normal(size=(7, 3))           # n = 7 samples, W = 3 weights
-    got = _as_array(answer(X.copy()), "gauss_newton_linear(X)")
+    got = as_numbers(answer(X.copy()), "gauss_newton_linear(X)")
     n = len(X)
     if got.shape == (n, n):
         raise Incorrect("your matrix is 7 × 7, one row per sample: X Xᵀ compares samples with samples (it is "
@@ -175,7 +165,7 @@ def _check_newton(answer):
     minimum = np.linalg.solve(A, b)
     for theta in (rng.normal(size=4), 10 * rng.normal(size=4)):
         g = A @ theta - b
-        got = _as_array(answer(theta.copy(), g.copy(), A.copy()), "newton_step(theta, grad, hess)")
+        got = as_numbers(answer(theta.copy(), g.copy(), A.copy()), "newton_step(theta, grad, hess)")
         require(got.shape == theta.shape, f"the new θ has θ's shape {theta.shape}; got {got.shape}.")
         if np.allclose(got, theta - A @ g):
             raise Incorrect("you multiplied the gradient by H. Newton divides by the curvature: a steep "

@@ -15,16 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Incorrect, exercise, require, require_callable, require_close
-
-
-def _arr(got, what):
-    if got is None:
-        raise Incorrect(f"{what} returned None.", "Did you forget a `return`?")
-    try:
-        return np.asarray(got, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise Incorrect(f"{what} should return numbers; got {type(got).__name__}.") from err
+from .core import Incorrect, as_numbers, exercise, require, require_callable, require_close
 
 
 def _same(got, expected) -> bool:
@@ -72,7 +63,7 @@ def _check_fa_backward(answer):
     require_callable(answer, "fa_backward")
     for delta, W, B, z in _fa_cases():
         where = f"fa_backward(delta {delta.shape}, W {W.shape}, B {B.shape}, z {z.shape})"
-        got = _arr(answer(delta.copy(), W.copy(), B.copy(), z.copy()), where)
+        got = as_numbers(answer(delta.copy(), W.copy(), B.copy(), z.copy()), where)
         if _same(got, _wrong_weight_transport(delta, W, B, z)):
             raise Incorrect(f"{where}: you sent δ back through the forward weights W: that is backprop.",
                             "Feedback alignment replaces Wᵀ by the fixed random B: δ @ B.T, not δ @ W.")
@@ -197,7 +188,7 @@ def _check_fgsm(answer):
     require_callable(answer, "fgsm")
     for x, grad, eps in _fgsm_cases():
         where = f"fgsm(x {x.shape}, grad, epsilon={eps})"
-        got = _arr(answer(x.copy(), grad.copy(), eps), where)
+        got = as_numbers(answer(x.copy(), grad.copy(), eps), where)
         if _same(got, _wrong_minus_sign(x, grad, eps)):
             raise Incorrect(f"{where}: you stepped against the gradient, which lowers the loss.",
                             "An attack climbs the loss: x + ε·sign(∇ₓL).")

@@ -70,3 +70,19 @@ def test_feedback_renders_as_html(square_exercise):
 def test_registering_twice_is_refused(square_exercise):
     with pytest.raises(ValueError, match="twice"):
         core.exercise("t.square", "again")(lambda a: None)
+
+
+def test_as_number_and_as_numbers_say_what_came_back():
+    import numpy as np
+
+    from backprop_lib.exercises.core import Incorrect, as_number, as_numbers
+
+    assert as_number(np.array([2.5]), "f") == 2.5
+    np.testing.assert_array_equal(as_numbers([1, 2], "f"), [1.0, 2.0])
+    for bad, words in ((None, "returned None"), ("abc", "numbers"), ([1.0, 2.0], "one number")):
+        try:
+            as_number(bad, "f")
+        except Incorrect as err:
+            assert words in str(err)
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
