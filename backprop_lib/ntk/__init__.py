@@ -15,6 +15,7 @@ from .experiments import (
     kernel_change_during_training,
     kernel_convergence,
     predicted_vs_actual,
+    train_gd,
 )
 from .layerwise import DenseLayerTerms, dense_layer_terms
 from .linearized import LinearizedFlow, decay_rates, jacobian, kernel_alignment, linearized_flow
@@ -22,6 +23,6 @@ from .linearized import LinearizedFlow, decay_rates, jacobian, kernel_alignment,
 __all__ = ["Kernels", "LinearizedDynamics", "analytic", "empirical", "empirical_jacobian",
            "linearized_dynamics"]
 __all__ += ["circle_data", "convergence_vs_eigenvalue", "kernel_change_during_training",
-            "kernel_convergence", "predicted_vs_actual"]
+            "kernel_convergence", "predicted_vs_actual", "train_gd"]
 __all__ += ["DenseLayerTerms", "dense_layer_terms"]
 __all__ += ["LinearizedFlow", "decay_rates", "jacobian", "kernel_alignment", "linearized_flow"]

@@ -69,7 +69,7 @@ def _slope(widths, values):
     return float(np.polyfit(w[ok], np.log(v[ok]), 1)[0]) if ok.sum() >= 2 else float("nan")
 
 
-def _train_gd(net, x, y, lr, steps, x_test=None):
+def train_gd(net, x, y, lr, steps, x_test=None):
     """Full-batch GD on L = 1/(2n)Σ(f − y)²; outputs before each step and after the last.
 
     Returns f_train (steps + 1, n) and f_test (steps + 1, m) or None.
@@ -178,7 +178,7 @@ def kernel_change_during_training(widths=(64, 256, 1024, 4096), depth: int = 1, 
             net = _net(width, depth, activation, x.shape[1], rng, w_std, b_std)
             theta0 = empirical(net, x)
             _check_stable(theta0, lr, x.shape[0])
-            f, _ = _train_gd(net, x, y, lr, steps)
+            f, _ = train_gd(net, x, y, lr, steps)
             change[i, j] = np.linalg.norm(empirical(net, x) - theta0) / np.linalg.norm(theta0)
             loss[i, j] = 0.5 * np.mean((f[-1] - y) ** 2)
     mean = change.mean(axis=1)
@@ -243,7 +243,7 @@ def predicted_vs_actual(width: int = 2048, depth: int = 1, activation: str = "re
         n = x_train.shape[0]
         theta, cross = both[:n, :n], both[n:, :n]
     _check_stable(theta, lr, x_train.shape[0])
-    actual, actual_test = _train_gd(net, x_train, y_train, lr, steps, x_test)
+    actual, actual_test = train_gd(net, x_train, y_train, lr, steps, x_test)
     pred = linearized_dynamics(theta, cross, y_train, actual[0], actual_test[0], lr,
                                np.arange(steps + 1), method="gd")
     return PredictedVsActual(np.arange(steps + 1), actual, pred.f_train, actual_test, pred.f_test,
@@ -293,7 +293,7 @@ def convergence_vs_eigenvalue(width: int = 4096, depth: int = 1, activation: str
     _check_stable(theta, lr, n)
     lam, vecs = np.linalg.eigh(theta)
     lam, vecs = np.maximum(lam[::-1], 0.0), vecs[:, ::-1]
-    f, _ = _train_gd(net, x, y, lr, steps)
+    f, _ = train_gd(net, x, y, lr, steps)
     modes = (f - y) @ vecs                                    # rᵢ(s) = vᵢ·(f(s) − y)
     flow = lr * lam / n
     with np.errstate(divide="ignore"):

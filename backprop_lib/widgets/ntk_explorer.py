@@ -34,7 +34,7 @@ from ..nn.builders import mlp
 from ..ntk.analytic import CLOSED_FORMS, analytic
 from ..ntk.dynamics import linearized_dynamics
 from ..ntk.empirical import empirical
-from ..ntk.experiments import _train_gd, circle_data
+from ..ntk.experiments import circle_data, train_gd
 from ._ntk_view import NTKFigure
 from .base import Explorer
 
@@ -216,7 +216,7 @@ def _train(net, data: Data, lr: float, steps: int, theta0):
     outputs, changes, kernel = [], [0.0], theta0
     for a, b in zip(marks[:-1], marks[1:], strict=True):
         try:
-            f, _ = _train_gd(net, data.x_train, data.y_train, lr, int(b - a))
+            f, _ = train_gd(net, data.x_train, data.y_train, lr, int(b - a))
         except NonFiniteError:                   # a layer refused an overflowed input
             f = None
         if f is None or not np.all(np.isfinite(f)):

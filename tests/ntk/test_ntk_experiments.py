@@ -6,23 +6,7 @@ import pytest
 
 import backprop_lib as bp
 from backprop_lib.ntk import experiments as ex
-
-
-def _train_with_library_optimizer(net, x, y, lr, steps):
-    """Full-batch GD with bp.optim.SGD and bp.nn.MSELoss (mean of (f − y)², no ½):
-    SGD at lr/2 on it is GD at lr on L = 1/(2n)Σ(f − y)², the loss the dynamics assume."""
-    loss_fn, opt = bp.nn.MSELoss(), bp.optim.SGD(net.parameters(), lr=lr / 2)
-    outputs = []
-    for step in range(steps + 1):
-        out = net(x)
-        outputs.append(out[:, 0].copy())
-        if step == steps:
-            break
-        loss_fn(out, y[:, None])
-        opt.zero_grad()
-        net.backward(loss_fn.backward())
-        opt.step()
-    return np.array(outputs)
+from tests._oracles import sgd_mse_outputs
 
 
 def _linearised_vs_trained(width, seed, steps=60, lr=1.0):
@@ -31,7 +15,7 @@ def _linearised_vs_trained(width, seed, steps=60, lr=1.0):
     theta = bp.ntk.empirical(net, x)
     f0 = net(x)[:, 0]
     pred = bp.ntk.linearized_dynamics(theta, None, y, f0, None, lr, np.arange(steps + 1), method="gd")
-    actual = _train_with_library_optimizer(net, x, y, lr, steps)
+    actual = sgd_mse_outputs(net, x, y, lr, steps)
     moved = np.max(np.linalg.norm(actual - actual[0], axis=1))
     return np.max(np.linalg.norm(actual - pred.f_train, axis=1)) / moved
 

@@ -20,27 +20,12 @@ from backprop_lib.widgets.ntk_explorer import (
     fixed_data,
     parameter_count,
 )
+from tests._oracles import sgd_mse_outputs
 
 
 def ntk(**changes):
     return compute_ntk_explorer(NTKSettings(**changes))
 
-
-def _sgd_training(net, x, y, lr, steps):
-    """Full-batch GD with bp.optim.SGD and bp.nn.MSELoss (mean of (f − y)², no ½): SGD at lr/2 on
-    it is GD at lr on L = 1/(2n)Σ(f − y)², the loss the explorer trains. Outputs (steps + 1, n)."""
-    loss_fn, opt = bp.nn.MSELoss(), bp.optim.SGD(net.parameters(), lr=lr / 2)
-    outputs = []
-    for step in range(steps + 1):
-        out = net(x)
-        outputs.append(out[:, 0].copy())
-        if step == steps:
-            break
-        loss_fn(out, y[:, None])
-        opt.zero_grad()
-        net.backward(loss_fn.backward())
-        opt.step()
-    return np.array(outputs)
 
 
 # -- the kernels ----------------------------------------------------------------------------------
@@ -107,7 +92,7 @@ def test_training_is_gradient_descent_and_the_kernel_change_is_measured_on_the_t
     d, net = fixed_data(), build_network(s)
     theta0 = bp.ntk.empirical(net, d.x_train)
     f0_test = net(d.x_test)[:, 0].copy()
-    actual = _sgd_training(net, d.x_train, d.y_train, s.lr, s.steps)
+    actual = sgd_mse_outputs(net, d.x_train, d.y_train, s.lr, s.steps)
     np.testing.assert_allclose(r.actual_train, actual, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(r.initial_test, f0_test, rtol=1e-12)
     np.testing.assert_allclose(r.actual_test, net(d.x_test)[:, 0], rtol=1e-9, atol=1e-12)
