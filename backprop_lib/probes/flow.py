@@ -18,7 +18,7 @@ import copy
 
 import numpy as np
 
-from .._validate import as_float_array, check_choice, check_number, check_positive_int
+from .._validate import NonFiniteError, as_float_array, check_choice, check_number, check_positive_int
 from . import network
 from .records import ActivationRecord, FlowRecord
 from .stats import histogram, mean_std, rms, saturated_fraction
@@ -56,10 +56,17 @@ def _check_common(net, x, bins, label):
 
 def _forward(layers, x):
     """Every layer's output, in order, up to the first output holding inf/NaN (an exploding
-    network; the layers refuse non-finite input, so the pass stops there)."""
+    network; the layers refuse non-finite input, so the pass stops there).
+
+    A composite layer (a ``Residual``) whose inner layer overflows raises ``NonFiniteError`` at
+    the next inner layer; that is recorded as an output of inf, like any layer that overflows.
+    """
     outputs, h = [], x
     for layer in layers:
-        h = layer(h)
+        try:
+            h = layer(h)
+        except NonFiniteError:                 # overflowed inside: the same result as above
+            h = np.full(np.shape(h), np.inf, dtype=np.asarray(h).dtype)
         outputs.append(h)
         if not np.all(np.isfinite(h)):
             break

@@ -30,7 +30,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-from .._validate import NonFiniteError, as_rng, check_choice, check_number
+from .._validate import as_rng, check_choice, check_number
 from ..nn.activations import get_activation
 from ..nn.init import gain_for_activation
 from ..nn.layers import Linear
@@ -145,22 +145,7 @@ class GradientFlowSettings:
         return ", ".join(parts)
 
 
-class _ResidualOverflowing(Residual):
-    """``Residual`` whose forward returns inf instead of raising when its block overflows.
-
-    The probe stops at the first layer whose output holds inf/NaN; inside a residual block the
-    inf of an overflowing Linear would reach the block's next layer, which refuses it with a
-    ``NonFiniteError``. Used by ``compute_gradient_flow`` only: an overflow is a result there."""
-
-    def forward(self, x):
-        try:
-            return super().forward(x)
-        except NonFiniteError:
-            self.input_shape = np.shape(x)
-            return np.full(np.shape(x), np.inf, dtype=np.asarray(x).dtype)
-
-
-def build_network(settings: GradientFlowSettings, *, _residual=Residual) -> Sequential:
+def build_network(settings: GradientFlowSettings) -> Sequential:
     """The network of a setting: ``depth − 1`` hidden layers of ``width`` units and a Linear
     read-out with 10 outputs. Without batch norm and residual blocks it is exactly
     ``bp.nn.mlp([width] * depth + [10], activation, init, seed, init_std=init_std)`` (the same
@@ -180,7 +165,7 @@ def build_network(settings: GradientFlowSettings, *, _residual=Residual) -> Sequ
     for seed in seeds[:-1]:
         hidden = [linear(s.width, seed)] + [BatchNorm1d(s.width, dtype=dtype)] * s.batch_norm
         hidden.append(get_activation(s.activation))
-        layers += [_residual(Sequential(*hidden))] if s.residual else hidden
+        layers += [Residual(Sequential(*hidden))] if s.residual else hidden
     layers.append(linear(N_OUT, seeds[-1]))
     return Sequential(*layers)
 
@@ -270,7 +255,7 @@ def compute_gradient_flow(settings: GradientFlowSettings) -> GradientFlowResult:
     figure; an overflowing setting is a result with a ``message``, not an exception."""
     if not isinstance(settings, GradientFlowSettings):
         raise TypeError(f"settings must be a GradientFlowSettings; got {type(settings).__name__}.")
-    net = build_network(settings, _residual=_ResidualOverflowing)
+    net = build_network(settings)
     x, y = make_batch(settings)
     with np.errstate(all="ignore"):
         rec = gradient_flow(net, LOSSES[settings.loss](), x, y, lr=settings.lr, label=settings.describe())

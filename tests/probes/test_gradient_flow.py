@@ -306,3 +306,17 @@ def test_rms_of_non_finite_values():
     assert np.isnan(rms(np.array([1.0, np.nan])))
     assert np.isnan(mean_std(np.array([1.0, np.inf]))[0])
     assert rms(np.zeros(3)) == 0.0
+
+
+def test_overflow_inside_a_residual_block_is_recorded_not_raised():
+    """The block's Linear overflows; its Tanh refuses the inf (NonFiniteError). The probe records
+    the residual layer's output as inf and stops there, as for a plain overflowing layer."""
+    big = bp.nn.Linear(4, 4, seed=0)
+    big.weight.data *= 1e306
+    net = bp.nn.Sequential(bp.nn.Linear(3, 4, seed=1), bp.nn.Residual(bp.nn.Sequential(big, bp.nn.Tanh())),
+                           bp.nn.Linear(4, 2, seed=2))
+    x = np.random.default_rng(0).normal(size=(5, 3)) * 1e3
+    rec = bp.probes.gradient_flow(net, bp.nn.MSELoss(), x, np.zeros((5, 2)))
+    assert not rec.finite and np.isnan(rec.loss)
+    with np.errstate(all="ignore"), pytest.raises(bp._validate.NonFiniteError):
+        net(x)                                            # the network itself still refuses it
