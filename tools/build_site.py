@@ -54,6 +54,9 @@ async def _execute(path: Path, gate: asyncio.Semaphore, timeout: float):
                                 resources={"metadata": {"path": str(path.parent)}})
         # widgets frozen as each cell finishes, before later cells change them
         client.on_cell_executed = lambda cell, **_: freeze_cell(cell, client.widget_state)
+        running = {}                                   # the cell under way, for a timeout's message
+        client.on_cell_execute = lambda cell, cell_index, **_: running.update(
+            index=cell_index, since=time.perf_counter(), line=cell.source.strip().splitlines()[0][:80])
         start = time.perf_counter()
         try:
             await asyncio.wait_for(client.async_execute(), timeout)
@@ -61,9 +64,17 @@ async def _execute(path: Path, gate: asyncio.Semaphore, timeout: float):
             # cancelled at the deadline: nbclient shuts the kernel down, which may surface
             # as DeadKernelError instead of the TimeoutError
             if time.perf_counter() - start >= timeout:
-                raise TimeoutError(f"did not finish within {timeout:g} s (--timeout)") from err
+                raise TimeoutError(f"did not finish within {timeout:g} s (--timeout); "
+                                   f"{_running_cell(running, start)}") from err
             raise
         return nb, time.perf_counter() - start
+
+
+def _running_cell(running: dict, start: float) -> str:
+    if not running:
+        return f"no cell had started after {time.perf_counter() - start:.0f} s (the kernel did not start)"
+    return (f"cell {running['index']} ({running['line']!r}) had been running for "
+            f"{time.perf_counter() - running['since']:.0f} s")
 
 
 async def execute_all(paths: list[Path], workers: int, timeout: float) -> list:

@@ -89,6 +89,7 @@ def test_a_failing_and_a_slow_notebook_fail_the_build_by_name(tmp_path, capsys):
     assert "2 of 3 notebooks failed" in message
     assert "02_bad.ipynb" in message and "planted failure" in message
     assert "03_slow.ipynb" in message and "did not finish within 3 s" in message
+    assert re.search(r"cell \d+ \('(import time|time.sleep\(2\))'\) had been running for \d s", message)
     assert "01_good" not in message
     assert sorted(p.name for p in out.iterdir()) == ["01_good.html"]           # no course map
 
