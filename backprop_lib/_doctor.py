@@ -88,6 +88,22 @@ def _check_torch_cpu() -> Check | None:
                  else "CPU build")
 
 
+FIX_KERNEL = "pip install 'ipykernel>=6.29,<7' in the course's environment, then restart the kernel"
+
+
+def _check_kernel() -> Check:
+    """ipykernel 7 now and then never answers a cell's execute request: the kernel sits idle and
+    the cell shows [*] forever (ipython/ipykernel#1554). The course installs 6.x."""
+    try:
+        version = md.version("ipykernel")
+    except md.PackageNotFoundError:
+        return Check("ipykernel", False, "not installed: no Python kernel for the notebooks", FIX_INSTALL)
+    if _version_tuple(version) >= (7,):
+        return Check("ipykernel", False, f"version {version}: ipykernel 7 now and then leaves a cell waiting "
+                     "forever (idle kernel, [*] that never ends)", FIX_KERNEL)
+    return Check("ipykernel", True, version)
+
+
 # JupyterLab front-end extensions that render what the kernel sends: (labextension, Python package).
 WIDGET_MANAGER = ("@jupyter-widgets/jupyterlab-manager", "jupyterlab_widgets")
 FIGURE_EXTENSION = ("jupyter-matplotlib", "ipympl")
@@ -244,6 +260,7 @@ def doctor(components=COMPONENTS) -> DoctorReport:
     torch_check = _check_torch_cpu()
     if torch_check is not None:
         checks.append(torch_check)
+    checks.append(_check_kernel())
     checks.append(_check_widgets())
     checks.append(_check_interactive_figures())
     return DoctorReport(tuple(checks))

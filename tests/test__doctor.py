@@ -103,6 +103,16 @@ def test_ipywidgets_8_needs_widget_manager_5_even_without_a_file_list(tmp_path, 
     assert not widgets.ok and "needs widget manager 5.x" in widgets.detail and "3.6.0" in widgets.detail
 
 
+@pytest.mark.parametrize("version, ok", [("6.29.5", True), ("6.31.0", True), ("7.0.0", False),
+                                         ("7.4.0", False)])
+def test_ipykernel_7_is_a_problem_with_a_fix(monkeypatch, version, ok):
+    real = md.version
+    monkeypatch.setattr(md, "version", lambda dist: version if dist == "ipykernel" else real(dist))
+    kernel = _check(bp.doctor(components=[]), "ipykernel")
+    assert kernel.ok is ok and version in kernel.detail
+    assert (not ok) == ("'ipykernel>=6.29,<7'" in kernel.fix)
+
+
 def test_missing_ipympl_is_a_problem_with_a_fix(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",

@@ -23,7 +23,7 @@ FIGURES = 'img[src^="data:image/png;base64,"]'
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    build_site(NOTEBOOKS, out, workers=2, timeout=600)
+    build_site(NOTEBOOKS, out, workers=2, timeout=300)
     return out
 
 
