@@ -35,6 +35,10 @@ _BASE = {
     "font.size": 10,
     "axes.titlesize": 11,
     "legend.frameon": False,
+    # Titles sit at the top of their axes. Left to matplotlib (None), every draw measures the tick
+    # labels to see whether the title must move up (only when ticks are on top, which no course
+    # figure has): about a tenth of an explorer's redraw.
+    "axes.titley": 1.0,
 }
 # For the classroom: text grows more than the figures do (about 1.6x against 1.3-1.5x), so it
 # stays larger than the default theme's even when a narrow screen scales the figure down.
