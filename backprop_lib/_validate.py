@@ -52,6 +52,13 @@ def as_float_array(x, name: str, *, ndim: int | None = None, allow_nonfinite: bo
     return arr
 
 
+def check_bool(value, name: str) -> bool:
+    """``value`` must be True or False (a numpy bool too); 1, "yes" and None are refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__}).")
+    return bool(value)
+
+
 def check_positive_int(value, name: str) -> int:
     """``value`` must be an int >= 1 (bools are refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -35,7 +35,8 @@ __all__ = ["SelfAttention", "attention", "attention_backward", "softmax", "softm
 
 
 def softmax(S):
-    """Row softmax along the last axis: ``P = exp(S − max) / Σ exp(S − max)``. ``S: (..., T, T)``."""
+    """Row softmax along the last axis: ``P = exp(S − max) / Σ exp(S − max)``. ``S: (..., n)``: the
+    attention scores ``(..., T, T)`` here, a batch of logits ``(batch, classes)`` in the explorers."""
     S = np.asarray(S)
     e = np.exp(S - S.max(axis=-1, keepdims=True))         # subtracting the row max changes nothing
     return e / e.sum(axis=-1, keepdims=True)

@@ -16,7 +16,7 @@ import copy
 
 import numpy as np
 
-from .._validate import as_rng, check_positive_int
+from .._validate import as_rng, check_bool, check_positive_int
 from .activations import ACTIVATIONS
 from .builders import _activation_factory, _gain
 from .layers import Linear
@@ -27,12 +27,6 @@ from .residual import Residual
 __all__ = ["add_batch_norm", "residual_mlp"]
 
 _ACTIVATION_CLASSES = tuple(set(ACTIVATIONS.values()))
-
-
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__}).")
-    return bool(value)
 
 
 def residual_mlp(width, blocks, *, activation="relu", init="he", init_std=None, branch_layers=2,
@@ -60,8 +54,8 @@ def residual_mlp(width, blocks, *, activation="relu", init="he", init_std=None, 
     if branch_layers not in (1, 2) or isinstance(branch_layers, bool):
         raise ValueError(f"branch_layers must be 1 (F = act(Linear x)) or 2 (F = Linear act Linear x); "
                          f"got {branch_layers!r}.")
-    zero_init_residual = _check_bool(zero_init_residual, "zero_init_residual")
-    skip = _check_bool(skip, "skip")
+    zero_init_residual = check_bool(zero_init_residual, "zero_init_residual")
+    skip = check_bool(skip, "skip")
     make_act = _activation_factory(activation, "activation")
     gain = _gain(make_act())
     seeds = iter(as_rng(seed).integers(0, 2**63 - 1, size=blocks * branch_layers + 1))

@@ -24,7 +24,7 @@ import numbers
 
 import numpy as np
 
-from .._validate import as_float_array, check_number, check_positive_int
+from .._validate import as_float_array, check_bool, check_number, check_positive_int
 from .module import Module, Parameter
 
 
@@ -44,12 +44,6 @@ def _check_dtype(dtype):
     if dt not in (np.float32, np.float64):
         raise TypeError(f"dtype must be np.float64 or np.float32; got {dt}.")
     return dt
-
-
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__}).")
-    return bool(value)
 
 
 def _check_grad_out(grad_out, expected_shape, layer):
@@ -92,8 +86,8 @@ class BatchNorm1d(Module):
         if momentum is not None:
             momentum = check_number(momentum, "BatchNorm1d momentum", low=0.0, high=1.0)
         self.momentum = momentum
-        self.affine = _check_bool(affine, "BatchNorm1d affine")
-        self.track_running_stats = _check_bool(track_running_stats, "BatchNorm1d track_running_stats")
+        self.affine = check_bool(affine, "BatchNorm1d affine")
+        self.track_running_stats = check_bool(track_running_stats, "BatchNorm1d track_running_stats")
         dt = _check_dtype(dtype)
         c = self.num_features
         self.weight = Parameter(np.ones(c, dtype=dt)) if self.affine else None     # γ
@@ -196,8 +190,8 @@ class LayerNorm(Module):
             normalized_shape = int(normalized_shape)
         self.normalized_shape = check_positive_int(normalized_shape, "LayerNorm normalized_shape")
         self.eps = check_number(eps, "LayerNorm eps", low=0.0, low_open=True)
-        self.elementwise_affine = _check_bool(elementwise_affine, "LayerNorm elementwise_affine")
-        use_bias = _check_bool(bias, "LayerNorm bias")
+        self.elementwise_affine = check_bool(elementwise_affine, "LayerNorm elementwise_affine")
+        use_bias = check_bool(bias, "LayerNorm bias")
         dt = _check_dtype(dtype)
         d = self.normalized_shape
         self.weight = Parameter(np.ones(d, dtype=dt)) if self.elementwise_affine else None        # γ

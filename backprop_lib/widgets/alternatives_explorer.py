@@ -26,6 +26,7 @@ import numpy as np
 from .._validate import check_choice, check_number
 from ..data.digits import digits
 from ..data.split import train_val_split
+from ..nn.attention import softmax
 from ..nn.losses import CrossEntropyLoss
 from ..train.alternatives import ALL_RULES, RULE_NAMES, RuleRun, attack_accuracy, fgsm, train_rule
 from ..viz import style
@@ -110,11 +111,6 @@ class AlternativesResult:
         return self.run.message
 
 
-def _softmax(z):
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def compute_alternatives(settings: AlternativesSettings) -> AlternativesResult:
     """The four memoised runs, the chosen run's attack curves, and one FGSM digit. Pure: no figure."""
     if not isinstance(settings, AlternativesSettings):
@@ -129,7 +125,7 @@ def compute_alternatives(settings: AlternativesSettings) -> AlternativesResult:
     x, label = x_test[s.digit:s.digit + 1], y_test[s.digit:s.digit + 1]
     with np.errstate(all="ignore"):
         x_adv = fgsm(net, loss_fn, x, label, s.epsilon)                  # clip(x + ε sign ∇ₓL, 0, 1)
-        p_clean, p_adv = _softmax(net(x)), _softmax(net(x_adv))
+        p_clean, p_adv = softmax(net(x)), softmax(net(x_adv))
     return AlternativesResult(s, runs, fgsm_acc, random_acc, acc, x[0], x_adv[0], int(label[0]),
                               int(p_clean.argmax()), int(p_adv.argmax()), float(p_adv.max()))
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from .._validate import check_choice, check_number, check_positive_int
+from .._validate import check_bool, check_choice, check_number, check_positive_int
 from ..nn.attention import SelfAttention, softmax_jacobian
 from ..nn.stochastic_depth import block_gradient_rms, stochastic_depth_mlp, survival_probabilities
 from ..viz import style
@@ -33,12 +33,6 @@ WIDTH = 32         # features of the stochastic-depth stack
 BATCH = 64         # examples for the stochastic-depth stack
 DRAWS = 64         # mask draws averaged over
 RULES = ("linear", "uniform")
-
-
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False; got {value!r}.")
-    return bool(value)
 
 
 @dataclass(frozen=True)
@@ -63,7 +57,7 @@ class AttentionSettings:
                 low = 2 if name == "length" else 1
                 raise ValueError(f"{name} must lie in [{low}, {high}]; got {value}.")
             put(self, name, value)
-        put(self, "scale", _check_bool(self.scale, "scale"))
+        put(self, "scale", check_bool(self.scale, "scale"))
         put(self, "p_survive", check_number(self.p_survive, "p_survive", low=0.0, high=1.0, low_open=True))
         put(self, "rule", check_choice(self.rule, "rule", RULES))
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:

@@ -30,7 +30,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-from .._validate import as_rng, check_choice, check_number
+from .._validate import as_rng, check_bool, check_choice, check_number
 from ..nn.activations import get_activation
 from ..nn.init import gain_for_activation
 from ..nn.layers import Linear
@@ -67,12 +67,6 @@ def _int_in(value, name: str, lo: int, hi: int, meaning: str) -> int:
     if not lo <= value <= hi:
         raise ValueError(f"{name} must be an integer from {lo} to {hi} ({meaning}); got {value}.")
     return int(value)
-
-
-def _bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False; got {value!r} ({type(value).__name__}).")
-    return bool(value)
 
 
 def _canonical(value, name: str, choices) -> str:
@@ -119,8 +113,8 @@ class GradientFlowSettings:
         put(self, "init", _canonical(self.init, "init", INITS))
         put(self, "init_std", check_number(self.init_std, "init_std", low=INIT_STD_RANGE[0],
                                            high=INIT_STD_RANGE[1]))
-        put(self, "batch_norm", _bool(self.batch_norm, "batch_norm"))
-        put(self, "residual", _bool(self.residual, "residual"))
+        put(self, "batch_norm", check_bool(self.batch_norm, "batch_norm"))
+        put(self, "residual", check_bool(self.residual, "residual"))
         put(self, "lr", check_number(self.lr, "lr", low=LR_RANGE[0], high=LR_RANGE[1]))
         put(self, "batch_size", _int_in(self.batch_size, "batch_size", *BATCH_RANGE,
                                         "rows of the random batch"))
@@ -317,7 +311,7 @@ class GradientFlowExplorer(Explorer):
     compute = staticmethod(compute_gradient_flow)
 
     def __init__(self, *, theme: str = "default", compare: bool = False, **settings):
-        self.compare = _bool(compare, "compare")
+        self.compare = check_bool(compare, "compare")
         self._shown = None        # the result drawn last
         self._previous = None     # the one before it (drawn grey when compare is on)
         super().__init__(theme=theme, **settings)

@@ -63,7 +63,6 @@ def test_set_changes_the_figure():
     ({"d_k": 2000}, "d_k"),
     ({"p_survive": 0.0}, "p_survive"),
     ({"rule": "cosine"}, "rule"),
-    ({"scale": "no"}, "scale"),
     ({"seed": -1}, "seed"),
     ({"depth": 3}, "unknown setting"),
 ])
@@ -71,6 +70,13 @@ def test_bad_settings_are_refused_from_code(changes, match):
     ex = bp.widgets.AttentionExplorer()
     with pytest.raises(ValueError, match=match):
         ex.set(**changes)
+
+
+def test_a_setting_of_the_wrong_type_is_refused_from_code():
+    ex = bp.widgets.AttentionExplorer()
+    with pytest.raises(TypeError, match="scale must be True or False"):
+        ex.set(scale="no")
+    assert ex.settings.scale is True                      # the explorer keeps its last good setting
 
 
 def test_controls_drive_it_and_bad_values_become_a_message():

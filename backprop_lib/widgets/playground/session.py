@@ -37,6 +37,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ... import nn, optim
+from ...nn.attention import softmax
 from ...probes import UpdateRatioProbe, gradient_flow
 from ...train import accuracy, minibatches, predict
 from ...train.metrics import is_nonfinite_error
@@ -313,7 +314,7 @@ class PlaygroundSession:
                         h = layer(h)
                     if isinstance(layer, nn.Module) and not isinstance(layer, (nn.Linear, nn.Dropout)):
                         neurons.append(h.reshape(resolution, resolution, -1))
-                scores = _softmax(h) if self.settings.loss == "cross_entropy" else _mse_scores(h)
+                scores = softmax(h) if self.settings.loss == "cross_entropy" else _mse_scores(h)
         finally:
             self.net.train(was_training)
         return scores.reshape(resolution, resolution, -1), neurons
@@ -324,12 +325,6 @@ class PlaygroundSession:
         from ...interop import to_torch
 
         return to_torch(self.net)
-
-
-def _softmax(z):
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _mse_scores(out):
