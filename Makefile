@@ -7,6 +7,7 @@ PORT   ?= 8888
 # JupyterLab listens on this machine only unless told otherwise (`make lab IP=0.0.0.0`); it always
 # keeps its token. A busy PORT (a second `make lab`) moves on to the next free port, even when a
 # user's config or JUPYTER_PORT_RETRIES says not to. Jupyter refuses root without --allow-root (CI).
+# No news feed: JupyterLab would otherwise ask to fetch news from the internet on first launch.
 IP     ?= 127.0.0.1
 PORT_RETRIES ?= 50
 LAB_ARGS ?=
@@ -28,6 +29,7 @@ env: $(STAMP)
 ## Launch the course in JupyterLab at the first notebook
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=$(IP) --port=$(PORT) --ServerApp.port_retries=$(PORT_RETRIES) $(ROOT_FLAG) \
+		--LabApp.news_url=None \
 		$(LAB_ARGS) notebooks/00_start_here.ipynb
 
 ## Lint, then every test: library, notebooks (nbval), browser

@@ -50,6 +50,7 @@ def test_lab_listens_on_localhost_keeps_its_token_and_retries_ports():
     assert int(_option(argv, "--ServerApp.port_retries")) > 0
     assert not any("token" in a.lower() or "password" in a.lower() for a in argv), argv
     assert ("--allow-root" in argv) == IS_ROOT
+    assert _option(argv, "--LabApp.news_url") == "None"       # nothing fetched from the internet
 
 
 def test_lab_ip_and_port_can_be_told_otherwise():
