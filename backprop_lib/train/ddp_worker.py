@@ -24,6 +24,7 @@ The parent never imports torch (only the workers do), so ``bp.train`` stays ligh
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import socket
@@ -161,13 +162,15 @@ def run_ddp(model, x, y, *, lr: float = 0.1, steps: int = 5, world_size: int = 2
         folder = Path(tmp)
         (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
         np.savez(folder / "inputs.npz", x=x, y=y, **{f"w/{k}": v for k, v in weights.items()})
-        for attempt in range(2):                           # a port taken between choosing and binding: retry
+        earlier = []
+        for attempt in range(2):
             errors = _launch(folder, world_size, free_port(), timeout)
             if not errors:
                 break
-            if attempt == 0 and "address already in use" in "".join(errors).lower():
+            if attempt == 0 and _worth_retrying(errors):
+                earlier = ["(a first attempt failed too: " + errors[0].splitlines()[0] + ")"]
                 continue
-            raise RuntimeError("a DDP worker failed:\n" + "\n".join(errors))
+            raise RuntimeError("a DDP worker failed:\n" + "\n".join(errors + earlier))
         ranks = [dict(np.load(folder / f"rank{r}.npz")) for r in range(world_size)]
     wall = time.perf_counter() - start
 
@@ -185,35 +188,63 @@ def run_ddp(model, x, y, *, lr: float = 0.1, steps: int = 5, world_size: int = 2
                   tuple(unequal_sizes), stack("unequal/grad"), stack("unequal/weighted_grad"), t, wall)
 
 
+def _worth_retrying(errors: list[str]) -> bool:
+    """A failure that a second launch can fix: the port was taken between choosing and binding it, or
+    a rank was killed by a signal (e.g. SIGABRT from a C++ thread of gloo, which is rare and not ours
+    to fix). A Python error in a worker is not retried: it would fail again."""
+    text = "\n".join(errors)
+    return "address already in use" in text.lower() or "(killed by signal" in text
+
+
 def _launch(folder: Path, world_size: int, port: int, timeout: float) -> list[str]:
-    """Start the ranks, wait for them; return the error output of failed ranks (empty: all fine)."""
+    """Start the ranks, wait for them; return the error output of failed ranks (empty: all fine).
+
+    As soon as one rank fails, the others are stopped: they would otherwise wait for it (in
+    ``init_process_group`` or a collective) until ``timeout``. Each rank's output goes to
+    ``rank{r}.log`` in ``folder`` (a file, not a pipe, so a chatty rank never blocks on a full pipe).
+    """
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MASTER_ADDR="127.0.0.1",
                MASTER_PORT=str(port))
     lo = loopback_interface()
     if lo:
         env["GLOO_SOCKET_IFNAME"] = lo                      # gloo's own connections stay on 127.0.0.1 too
-    procs = [subprocess.Popen([sys.executable, __file__, "--rank", str(r), "--world-size", str(world_size),
-                               "--port", str(port), "--dir", str(folder)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for r in range(world_size)]
-    errors, deadline = [], time.monotonic() + timeout
-    for r, proc in enumerate(procs):
-        try:
-            _, err = proc.communicate(timeout=max(deadline - time.monotonic(), 1.0))
-        except subprocess.TimeoutExpired:
-            for p in procs:
-                p.kill()
-            for p in procs:
-                p.communicate()
-            return [f"rank {r}: no result after {timeout:.0f} s (killed all ranks)"]
-        if proc.returncode != 0:
-            errors.append(f"rank {r} exited with {proc.returncode}:\n{err[-3000:]}")
-    if errors:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.communicate()
+    logs = [folder / f"rank{r}.log" for r in range(world_size)]
+    procs = []
+    for r, log in enumerate(logs):
+        with open(log, "w", encoding="utf-8") as out:
+            procs.append(subprocess.Popen([sys.executable, __file__, "--rank", str(r), "--world-size",
+                                           str(world_size), "--port", str(port), "--dir", str(folder)],
+                                          env=env, stdout=out, stderr=subprocess.STDOUT))
+    deadline = time.monotonic() + timeout
+    while True:
+        codes = [p.poll() for p in procs]                  # poll every rank (any() would stop early)
+        if all(c is not None for c in codes) or any(codes) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    stopped = [p.poll() is None for p in procs]            # still running: stopped by us, not failed
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    errors = []
+    for r, (proc, log) in enumerate(zip(procs, logs, strict=True)):
+        if stopped[r] or proc.returncode == 0:
+            continue
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        how = f" (killed by signal {_signal_name(-proc.returncode)})" if proc.returncode < 0 else ""
+        errors.append(f"rank {r} exited with {proc.returncode}{how}:\n{tail}")
+    if not errors and any(stopped):
+        return [f"no result after {timeout:.0f} s (stopped all ranks)"]
     return errors
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
 
 # -- the worker's side (runs in each subprocess; imports torch) ------------------------------------
@@ -321,10 +352,12 @@ def _worker(rank: int, world_size: int, port: int, folder: Path) -> None:
         out["t_ddp"] = np.array(_median_step_time(lambda: step_on(ddp, xb, yb, opt), cfg["repeats"],
                                                   cfg["calls"], sync=dist.barrier))
     np.savez(folder / f"rank{rank}.npz", **out)
+    dist.barrier()                                         # nobody tears down while another rank still talks
     dist.destroy_process_group()
 
 
 def main(argv=None) -> None:
+    faulthandler.enable()                                  # a crash in torch's C++ names the Python line
     parser = argparse.ArgumentParser(description="One rank of bp.train.ddp_worker.run_ddp (started by it).")
     parser.add_argument("--rank", type=int, required=True)
     parser.add_argument("--world-size", type=int, required=True)
@@ -336,3 +369,9 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+    # The results are saved and the process group destroyed. Leave now, without the interpreter's
+    # shutdown: there, gloo's C++ threads and the tensors they still hold are torn down in no fixed
+    # order, which can abort the process ("terminate called without an active exception").
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -6,6 +6,7 @@ weighted all-reduce of bp.train.parallel for unequal shards.
 
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -120,3 +121,73 @@ def test_worker_script_has_a_command_line():
     out = subprocess.run([sys.executable, ddp_worker.__file__, "--help"], capture_output=True, text=True,
                          check=True)
     assert "--rank" in out.stdout and "--port" in out.stdout
+
+
+@pytest.mark.parametrize(("errors", "expected"), [
+    (["rank 0 exited with 1:\nRuntimeError: Address already in use"], True),
+    (["rank 0 exited with -6 (killed by signal SIGABRT):\nterminate called without an active exception"],
+     True),
+    (["rank 1 exited with 1:\nFileNotFoundError: config.json"], False),
+    (["no result after 180 s (stopped all ranks)"], False),
+])
+def test_which_failures_are_worth_a_second_launch(errors, expected):
+    assert ddp_worker._worth_retrying(errors) is expected
+
+
+def _fake_python(tmp_path, body):
+    """A stand-in for sys.executable: a shell script that runs ``body`` (then, maybe, the real Python)."""
+    script = tmp_path / "python"
+    script.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell script stands in for Python")
+def test_a_rank_killed_by_a_signal_is_named_and_retried_once(tmp_path, monkeypatch):
+    net, x, y = _problem()
+    folder = tmp_path / "run"
+    folder.mkdir()
+    monkeypatch.setattr(ddp_worker.sys, "executable", _fake_python(tmp_path, "kill -ABRT $$"))
+    errors = ddp_worker._launch(folder, 2, ddp_worker.free_port(), timeout=60)
+    assert errors and all("killed by signal SIGABRT" in e for e in errors)   # the first to die, maybe both
+    calls = []
+    real_launch = ddp_worker._launch
+    monkeypatch.setattr(ddp_worker, "_launch", lambda *a: calls.append(a) or real_launch(*a))
+    with pytest.raises(RuntimeError, match=r"(?s)SIGABRT.*a first attempt failed too"):
+        ddp_worker.run_ddp(net, x, y, timing=False)
+    assert len(calls) == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell script stands in for Python")
+def test_a_run_whose_first_launch_crashes_succeeds_on_the_second(tmp_path, monkeypatch):
+    """Rank 1 aborts on the first launch (as gloo's threads rarely do); rank 0, waiting for it, is
+    stopped rather than left waiting until the timeout, and the second launch gives the right gradients."""
+    net, x, y = _problem()
+    marker = tmp_path / "crashed-once"
+    body = (f'case " $* " in *" --rank 1 "*) mkdir "{marker}" 2>/dev/null && kill -ABRT $$;; esac\n'
+            f'exec "{sys.executable}" "$@"')                 # rank 1 aborts once; rank 0 waits for it
+    monkeypatch.setattr(ddp_worker.sys, "executable", _fake_python(tmp_path, body))
+    calls = []
+    real_launch = ddp_worker._launch
+    monkeypatch.setattr(ddp_worker, "_launch", lambda *a: calls.append(a) or real_launch(*a))
+    result = ddp_worker.run_ddp(net, x, y, timing=False, timeout=120)
+    assert len(calls) == 2 and marker.is_dir()
+    full = bp.train.flat_gradient(net, bp.nn.MSELoss(), x, y)
+    assert _rel(result.grads["float64"][0], full) <= 1e-12
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell script stands in for Python")
+def test_a_failed_rank_stops_the_others_long_before_the_timeout(tmp_path, monkeypatch):
+    """Rank 1 aborts; rank 0 would wait ~forever (sleep 1000). _launch must notice rank 1's death
+    (it once polled only the first running rank) and stop rank 0, not wait for the 1000 s timeout."""
+    body = 'case " $* " in *" --rank 1 "*) kill -ABRT $$;; esac\nexec sleep 1000'
+    monkeypatch.setattr(ddp_worker.sys, "executable", _fake_python(tmp_path, body))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    found = []
+    launch = threading.Thread(target=lambda: found.extend(ddp_worker._launch(folder, 2, 0, timeout=1000)),
+                              daemon=True)
+    launch.start()
+    launch.join(timeout=60)                                # a hang detector: it takes well under 1 s
+    assert not launch.is_alive(), "_launch still waits for rank 0 after rank 1 died"
+    assert len(found) == 1 and found[0].startswith("rank 1 exited with -6 (killed by signal SIGABRT)")
