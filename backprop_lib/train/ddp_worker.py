@@ -121,7 +121,7 @@ def _spec(model) -> list:
 
 def run_ddp(model, x, y, *, lr: float = 0.1, steps: int = 5, world_size: int = 2,
             dtypes=("float64", "float32"), unequal_sizes=None, timing: bool = True,
-            timing_sizes=(64, 256, 256, 10), timing_batches=(32, 128, 512, 1024), repeats: int = 7,
+            timing_sizes=(64, 256, 256, 10), timing_batches=(8, 32, 128, 512, 1024), repeats: int = 7,
             calls: int = 3, timeout: float = 180.0) -> DDPRun:
     """Train ``model`` (a bp Sequential, MSE loss) with DDP in ``world_size`` processes on ``(x, y)``.
 

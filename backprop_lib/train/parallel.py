@@ -105,7 +105,7 @@ def amdahl(p, n):
 
 @dataclass(frozen=True)
 class StepTimeFit:
-    """t(B) = s + c·B fitted by least squares: s (seconds per step), c (seconds per example)."""
+    """t(B) = s + c·B fitted by ``fit_step_time``: s (seconds per step), c (seconds per example)."""
 
     s: float
     c: float
@@ -118,10 +118,10 @@ class StepTimeFit:
     def parallel_fraction(self, batch) -> float:
         """p = cB / (s + cB): the share of a step at batch B that N workers divide among them."""
         b = check_number(batch, "batch", low=0, low_open=True)
-        if self.s < 0 or self.c < 0:
-            raise ValueError(f"the fit t(B) = {self.s:.3g} + {self.c:.3g}·B has a negative term, so it "
-                             "gives no fraction in [0, 1]; measure more repeats or a wider range of "
-                             "batch sizes.")
+        if self.s < 0 or self.c < 0 or self.s + self.c * b <= 0:
+            raise ValueError(f"the fit t(B) = {self.s:.3g} + {self.c:.3g}·B has a negative term (or no "
+                             "time at all), so it gives no fraction in [0, 1]; measure more repeats "
+                             "or a wider range of batch sizes.")
         return self.c * b / (self.s + self.c * b)
 
     def speedup(self, batch, n):
@@ -130,7 +130,13 @@ class StepTimeFit:
 
 
 def fit_step_time(batch_sizes, seconds) -> StepTimeFit:
-    """Fit t(B) = s + c·B to measured step times. batch_sizes, seconds: (k,), k ≥ 2 distinct B."""
+    """Fit t(B) = s + c·B to measured step times. batch_sizes, seconds: (k,), k ≥ 2 distinct B.
+
+    Least squares on *relative* errors, Σ_i ((s + c·B_i − t_i) / t_i)²: a 0.3 ms step counts as much
+    as a 10 ms one. On a busy machine the long steps are the ones the scheduler interrupts, and a
+    plain fit lets their delays tilt the line until s < 0. Both terms are times, so both are kept
+    ≥ 0: when the unconstrained best has one below 0, the best fit with that one at 0 is returned.
+    """
     b = np.asarray(batch_sizes, dtype=float)
     t = np.asarray(seconds, dtype=float)
     if b.ndim != 1 or b.shape != t.shape:
@@ -140,7 +146,12 @@ def fit_step_time(batch_sizes, seconds) -> StepTimeFit:
         raise ValueError("fit_step_time needs at least 2 different batch sizes to separate s from c.")
     if np.any(t <= 0) or not np.all(np.isfinite(t)):
         raise ValueError(f"seconds must be positive and finite; got {t}.")
-    c, s = np.polyfit(b, t, 1)
+    design = np.stack([1 / t, b / t], axis=1)              # (s + cB_i)/t_i ≈ 1 for every i
+    (s, c), *_ = np.linalg.lstsq(design, np.ones_like(t), rcond=None)
+    if s < 0 or c < 0:
+        candidates = [(float(np.sum(1 / t) / np.sum(1 / t**2)), 0.0),        # c = 0: best s alone
+                      (0.0, float(np.sum(b / t) / np.sum((b / t) ** 2)))]    # s = 0: best c alone
+        s, c = min(candidates, key=lambda sc: float(np.sum((design @ np.array(sc) - 1) ** 2)))
     return StepTimeFit(float(s), float(c), b, t)
 
 

@@ -111,9 +111,32 @@ def test_fit_step_time_refuses_what_it_cannot_fit():
         par.fit_step_time([8, 8], [1.0, 1.1])
     with pytest.raises(ValueError, match="positive"):
         par.fit_step_time([8, 16], [1.0, -1.0])
-    fit = par.fit_step_time([8, 16, 32], [3.0, 2.0, 1.0])       # time falls with B: c < 0
     with pytest.raises(ValueError, match="negative term"):
-        fit.parallel_fraction(16)
+        par.StepTimeFit(-1e-4, 1e-5, np.array([8, 16]), np.array([1e-4, 2e-4])).parallel_fraction(16)
+
+
+def test_fit_step_time_keeps_both_terms_non_negative():
+    falling = par.fit_step_time([8, 16, 32], [3.0, 2.0, 1.0])     # unconstrained: c < 0
+    t = np.array([3.0, 2.0, 1.0])
+    assert falling.c == 0 and falling.s == pytest.approx(np.sum(1 / t) / np.sum(1 / t**2), rel=1e-12)
+    assert falling.parallel_fraction(16) == 0 and falling.speedup(16, 8) == pytest.approx(1.0)
+    b = np.array([8.0, 16.0, 32.0])
+    steep = par.fit_step_time(b, [1.0, 3.0, 7.0])                # unconstrained: s < 0
+    assert steep.s == 0 and steep.c == pytest.approx(np.sum(b / [1, 3, 7]) / np.sum((b / [1, 3, 7]) ** 2))
+    assert steep.parallel_fraction(16) == pytest.approx(1.0)
+
+
+def test_fit_step_time_weighs_relative_errors_so_a_preempted_long_step_keeps_s_positive():
+    """CI measured t(B) = −0.31 ms + 10 µs·B: the longest steps, interrupted on a busy machine, tilted
+    a plain least-squares line below zero. Relative errors keep s close to the small-batch times."""
+    b = np.array([8, 32, 128, 512, 1024])
+    t = 2.5e-4 + 3e-6 * b
+    t[-2:] *= [1.5, 2.0]                                         # the two longest steps interrupted
+    c_plain, s_plain = np.polyfit(b, t, 1)
+    assert s_plain < 0                                           # what a plain fit gives
+    fit = par.fit_step_time(b, t)
+    assert fit.s == pytest.approx(2.5e-4, rel=0.25)
+    assert 0 < fit.parallel_fraction(1024) < 1
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 8, 50])
