@@ -13,7 +13,7 @@ files in a temporary directory:
 * with unequal shards: the gradients DDP gives (a plain average of the shard means) and those with
   each rank's loss scaled by world_size·n_k/n (which makes the average the full-batch gradient);
 * timings: one process alone, t(B) for several batch sizes, and a DDP step of the largest batch
-  split over the ranks (median of ``repeats``).
+  split over the ranks (each the median over ``repeats`` of the fastest of ``calls`` calls).
 
 The parent never imports torch (only the workers do), so ``bp.train`` stays light.
 
@@ -24,6 +24,7 @@ The parent never imports torch (only the workers do), so ``bp.train`` stays ligh
 from __future__ import annotations
 
 import argparse
+import copy
 import faulthandler
 import json
 import os
@@ -62,8 +63,10 @@ def loopback_interface() -> str | None:
 
 @dataclass(frozen=True)
 class DDPTiming:
-    """batch_sizes: (k,) B timed in one process; single_seconds: (k,) median seconds per step at each B;
-    ddp_batch: the batch split over the ranks; ddp_seconds: median seconds per DDP step."""
+    """batch_sizes: (k,) B timed in one process; single_seconds: (k,) seconds per step at each B;
+    ddp_batch: the batch split over the ranks; ddp_seconds: seconds per DDP step. Each time is the
+    median over ``repeats`` of the fastest of a few calls; within a repeat every B and the DDP step
+    take their turn, so load on the machine does not fall on one of them only."""
 
     batch_sizes: np.ndarray
     single_seconds: np.ndarray
@@ -263,16 +266,14 @@ def _flat(tensors):
     return np.concatenate([t.detach().double().reshape(-1).numpy() for t in tensors])
 
 
-def _median_step_time(step, repeats, calls, sync=None):
-    times = []
-    for _ in range(repeats):
-        if sync:
-            sync()
+def _fastest_call(step, calls: int) -> float:
+    """Seconds of the fastest of ``calls`` calls of ``step``: the one least disturbed by other work."""
+    fastest = float("inf")
+    for _ in range(calls):
         t0 = time.perf_counter()
-        for _ in range(calls):
-            step()
-        times.append((time.perf_counter() - t0) / calls)
-    return float(np.median(times))
+        step()
+        fastest = min(fastest, time.perf_counter() - t0)
+    return fastest
 
 
 def _worker(rank: int, world_size: int, port: int, folder: Path) -> None:
@@ -338,19 +339,27 @@ def _worker(rank: int, world_size: int, port: int, folder: Path) -> None:
             mse(net(xb), yb).backward()
             opt.step()
 
-        if rank == 0:                                      # one process alone; the others wait
-            opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-            single = [_median_step_time(lambda b=b: step_on(model, x_all[:b], y_all[:b], opt),
-                                        cfg["repeats"], cfg["calls"]) for b in batches]
-            out["t_single"] = np.array(single)
-        dist.barrier()
+        alone = copy.deepcopy(model)                       # rank 0 times this one in one process
+        opt_alone = torch.optim.SGD(alone.parameters(), lr=1e-3)
         ddp = DDP(model)
         opt = torch.optim.SGD(ddp.parameters(), lr=1e-3)
         part = batches[-1] // world_size
         xb, yb = x_all[rank * part:(rank + 1) * part], y_all[rank * part:(rank + 1) * part]
         step_on(ddp, xb, yb, opt)                          # warm-up: DDP builds its buckets on the first step
-        out["t_ddp"] = np.array(_median_step_time(lambda: step_on(ddp, xb, yb, opt), cfg["repeats"],
-                                                  cfg["calls"], sync=dist.barrier))
+        # Every repeat times each batch size alone (rank 0; the others wait) and then a DDP step, so a
+        # burst of load on this machine falls on all of them alike rather than on one batch size.
+        single = np.zeros((cfg["repeats"], len(batches)))
+        ddp_seconds = np.zeros(cfg["repeats"])
+        for i in range(cfg["repeats"]):
+            if rank == 0:
+                single[i] = [_fastest_call(lambda b=b: step_on(alone, x_all[:b], y_all[:b], opt_alone),
+                                           cfg["calls"]) for b in batches]
+            dist.barrier()
+            ddp_seconds[i] = _fastest_call(lambda: step_on(ddp, xb, yb, opt), cfg["calls"])
+            dist.barrier()
+        if rank == 0:
+            out["t_single"] = np.median(single, axis=0)
+        out["t_ddp"] = np.array(np.median(ddp_seconds))
     np.savez(folder / f"rank{rank}.npz", **out)
     dist.barrier()                                         # nobody tears down while another rank still talks
     dist.destroy_process_group()

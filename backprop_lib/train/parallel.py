@@ -128,6 +128,11 @@ class StepTimeFit:
         """Amdahl's S(N) with p = parallel_fraction(batch)."""
         return amdahl(self.parallel_fraction(batch), n)
 
+    def max_speedup(self, batch) -> float:
+        """S(∞) = 1/(1 − p) = (s + cB)/s: the ceiling no number of workers passes (inf when s = 0)."""
+        self.parallel_fraction(batch)                      # the same checks
+        return float("inf") if self.s == 0 else float((self.s + self.c * batch) / self.s)
+
 
 def fit_step_time(batch_sizes, seconds) -> StepTimeFit:
     """Fit t(B) = s + c·B to measured step times. batch_sizes, seconds: (k,), k ≥ 2 distinct B.

@@ -100,6 +100,7 @@ def test_fit_step_time_recovers_s_and_c():
     p = fit.parallel_fraction(256)
     assert p == pytest.approx(5e-6 * 256 / (2e-3 + 5e-6 * 256), rel=1e-9)
     assert fit.speedup(256, 4) == pytest.approx(1 / ((1 - p) + p / 4), rel=1e-12)
+    assert fit.max_speedup(256) == pytest.approx(1 / (1 - p), rel=1e-12)
     np.testing.assert_allclose(fit.predict(b), 2e-3 + 5e-6 * b, rtol=1e-9)
     rng = np.random.default_rng(0)
     noisy = par.fit_step_time(b, (2e-3 + 5e-6 * b) * rng.uniform(0.97, 1.03, size=4))
@@ -123,7 +124,7 @@ def test_fit_step_time_keeps_both_terms_non_negative():
     b = np.array([8.0, 16.0, 32.0])
     steep = par.fit_step_time(b, [1.0, 3.0, 7.0])                # unconstrained: s < 0
     assert steep.s == 0 and steep.c == pytest.approx(np.sum(b / [1, 3, 7]) / np.sum((b / [1, 3, 7]) ** 2))
-    assert steep.parallel_fraction(16) == pytest.approx(1.0)
+    assert steep.parallel_fraction(16) == pytest.approx(1.0) and steep.max_speedup(16) == np.inf
 
 
 def test_fit_step_time_weighs_relative_errors_so_a_preempted_long_step_keeps_s_positive():
