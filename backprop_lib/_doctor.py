@@ -104,6 +104,22 @@ def _check_kernel() -> Check:
     return Check("ipykernel", True, version)
 
 
+FIX_MATPLOTLIB = "pip install 'matplotlib>=3.7,<3.11' in the course's environment, then restart the kernel"
+
+
+def _check_matplotlib_speed() -> Check | None:
+    """matplotlib 3.11 renders text through a new pipeline that draws the explorers' figures
+    1.3–3× slower than 3.10 (benchmarks/bench_widgets.py), so sliders lag. The course installs 3.10."""
+    try:
+        version = md.version("matplotlib")
+    except md.PackageNotFoundError:
+        return None                                        # the component check reports it missing
+    if _version_tuple(version) >= (3, 11):
+        return Check("figure speed", False, f"matplotlib {version} draws text 1.3–3× slower than 3.10, "
+                     "so the explorers lag behind their sliders", FIX_MATPLOTLIB)
+    return Check("figure speed", True, f"matplotlib {version}")
+
+
 # JupyterLab front-end extensions that render what the kernel sends: (labextension, Python package).
 WIDGET_MANAGER = ("@jupyter-widgets/jupyterlab-manager", "jupyterlab_widgets")
 FIGURE_EXTENSION = ("jupyter-matplotlib", "ipympl")
@@ -261,6 +277,9 @@ def doctor(components=COMPONENTS) -> DoctorReport:
     if torch_check is not None:
         checks.append(torch_check)
     checks.append(_check_kernel())
+    speed = _check_matplotlib_speed()
+    if speed is not None:
+        checks.append(speed)
     checks.append(_check_widgets())
     checks.append(_check_interactive_figures())
     return DoctorReport(tuple(checks))

@@ -113,6 +113,16 @@ def test_ipykernel_7_is_a_problem_with_a_fix(monkeypatch, version, ok):
     assert (not ok) == ("'ipykernel>=6.29,<7'" in kernel.fix)
 
 
+@pytest.mark.parametrize("version, ok", [("3.7.1", True), ("3.10.9", True), ("3.11.0", False),
+                                         ("3.12.1", False)])
+def test_matplotlib_3_11_is_flagged_as_slow_with_a_fix(monkeypatch, version, ok):
+    real = md.version
+    monkeypatch.setattr(md, "version", lambda dist: version if dist == "matplotlib" else real(dist))
+    speed = _check(bp.doctor(components=[]), "figure speed")
+    assert speed.ok is ok and version in speed.detail
+    assert (not ok) == ("'matplotlib>=3.7,<3.11'" in speed.fix)
+
+
 def test_missing_ipympl_is_a_problem_with_a_fix(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
