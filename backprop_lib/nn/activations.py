@@ -105,9 +105,9 @@ class Sigmoid(_Activation):
     @_pure
     def f(x):
         x = _float(x)
-        z = np.exp(-np.abs(x))  # in (0, 1]: never overflows
-        # x ≥ 0: 1/(1 + e^(−x));  x < 0: e^x/(1 + e^x)  (same value, no overflow)
-        return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+        # σ(x) = e^min(x, 0) / (1 + e^(−|x|)): for x ≥ 0 that is 1/(1 + e^(−x)), for x < 0 it is
+        # e^x/(1 + e^x), the same value. No exponent is positive, so nothing overflows.
+        return np.exp(np.minimum(x, 0.0)) / (1.0 + np.exp(-np.abs(x)))
 
     @_pure
     def df(x):

@@ -18,7 +18,14 @@ import copy
 
 import numpy as np
 
-from .._validate import NonFiniteError, as_float_array, check_choice, check_number, check_positive_int
+from .._validate import (
+    NonFiniteError,
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_number,
+    check_positive_int,
+)
 from . import network
 from .records import ActivationRecord, FlowRecord
 from .stats import histogram, mean_std, rms, saturated_fraction
@@ -48,7 +55,7 @@ def _check_common(net, x, bins, label):
             f"x must be a batch shaped (batch, features); got shape {x.shape}. "
             "Add a batch axis with x.reshape(1, -1) for a single example."
         )
-    bins = check_positive_int(bins, "bins")
+    bins = None if bins is None else check_positive_int(bins, "bins")
     if label is not None and not isinstance(label, str):
         raise TypeError(f"label must be a string (the setting shown in titles); got {type(label).__name__}.")
     return layers, x, bins
@@ -82,7 +89,7 @@ def _activation_part(stage_list, outputs, bins):
         k = st.activation if st.activation is not None else st.start
         a = outputs[k] if k < len(outputs) else _NOT_REACHED
         m, s = mean_std(a)
-        counts, edges = histogram(a, bins)
+        counts, edges = histogram(a, bins) if bins is not None else (None, None)
         for key, value in zip(cols, (m, s, rms(a), saturated_fraction(a, st.saturation), counts, edges),
                               strict=True):
             cols[key].append(value)
@@ -90,11 +97,12 @@ def _activation_part(stage_list, outputs, bins):
         labels=[st.label for st in stage_list],
         act_mean=np.array(cols["mean"]), act_std=np.array(cols["std"]), act_rms=np.array(cols["rms"]),
         saturated=np.array(cols["sat"]), saturation_kind=[st.saturation for st in stage_list],
-        hist_counts=cols["counts"], hist_edges=cols["edges"],
+        hist_counts=cols["counts"] if bins is not None else [],
+        hist_edges=cols["edges"] if bins is not None else [],
     )
 
 
-def activation_stats(net, x, *, bins: int = 30, label: str | None = None) -> ActivationRecord:
+def activation_stats(net, x, *, bins: int | None = 30, label: str | None = None) -> ActivationRecord:
     """Forward ``x: (batch, in)`` through ``net`` and record per layer the activation mean,
     std, RMS, histogram and saturated fraction (see ``ActivationRecord``)."""
     layers, x, bins = _check_common(net, x, bins, label)
@@ -108,18 +116,22 @@ def activation_stats(net, x, *, bins: int = 30, label: str | None = None) -> Act
     return ActivationRecord(**part, setting=setting)
 
 
-def gradient_flow(net, loss_fn, x, y, *, bins: int = 30, lr: float | None = None,
-                  label: str | None = None) -> FlowRecord:
+def gradient_flow(net, loss_fn, x, y, *, bins: int | None = 30, lr: float | None = None,
+                  label: str | None = None, copy: bool = True) -> FlowRecord:
     """One forward and backward pass of ``net`` on the batch ``(x, y)``, measured per layer.
 
     net: a ``Sequential`` (nested ones are flattened); each ``Linear`` starts a layer of the
         report, and a ``Residual`` block counts as one layer (its inside is not shown).
     loss_fn: ``loss = loss_fn(out, y)``, ``loss_fn.backward()`` → ∂L/∂out.
     x: (batch, in).  y: targets as ``loss_fn`` expects them.
-    bins: histogram bins per layer.  lr: learning rate for the SGD update/weight ratio
-    lr·RMS(∂L/∂W)/RMS(W) (nan without it; ``UpdateRatioProbe`` measures the actual update of
-    any optimizer during ``fit``).  label: the setting shown in titles (default: described
-    from the network, e.g. "depth 20, width 64, Sigmoid, batch 128").
+    bins: histogram bins per layer (``None``: no histograms, a tenth less work).
+    lr: learning rate for the SGD update/weight ratio lr·RMS(∂L/∂W)/RMS(W) (nan without it;
+    ``UpdateRatioProbe`` measures the actual update of any optimizer during ``fit``).
+    label: the setting shown in titles (default: described from the network, e.g. "depth 20,
+    width 64, Sigmoid, batch 128").
+    copy: run on a copy of ``net`` and ``loss_fn`` (the default, which never changes them);
+    ``False`` runs on ``net`` itself and leaves this pass's gradients in its ``.grad`` fields
+    (for a caller that built ``net`` for this one pass, such as ``GradientFlowExplorer``).
 
     Returns a ``FlowRecord``: per layer i, the activation statistics, RMS(δ_i) with
     δ_i = ∂L/∂z_i for z_i the Linear's output, RMS(∂L/∂W_i), RMS(W_i) and the update ratio.
@@ -135,8 +147,11 @@ def gradient_flow(net, loss_fn, x, y, *, bins: int = 30, lr: float | None = None
         )
     if lr is not None:
         lr = check_number(lr, "lr", low=0.0)
-    net, loss_fn = working_copy(net, loss_fn)
-    layers = network.flatten(net)
+    if check_bool(copy, "copy"):
+        net, loss_fn = working_copy(net, loss_fn)
+        layers = network.flatten(net)
+    else:
+        net.zero_grad()                              # this pass's gradients only
     stage_list = network.stages(layers)
 
     incoming = [None] * len(layers)                  # incoming[k] = ∂L/∂h_k (None: not reached)

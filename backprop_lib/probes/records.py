@@ -35,7 +35,8 @@ class ActivationRecord:
     output a (or of its pre-activation z when the layer has no activation function).
     ``saturated``: fraction of saturated units (``saturation_kind`` says which measure:
     "tanh", "sigmoid", "relu" (dead units) or None → nan).
-    ``hist_counts[i]``, ``hist_edges[i]``: histogram of layer i's activations.
+    ``hist_counts[i]``, ``hist_edges[i]``: histogram of layer i's activations (both lists empty
+    when recorded with ``bins=None``).
     ``setting``: a one-line description (used as figure title).
     """
 

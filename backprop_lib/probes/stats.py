@@ -33,10 +33,21 @@ def rms(v) -> float:
 def mean_std(a) -> tuple[float, float]:
     """Mean and standard deviation over every element (nan if any element is non-finite).
 
-    Computed on a/m with m = max|a| and scaled back, so that neither huge values (their
-    squares overflow) nor tiny ones (their squares underflow) lose the answer."""
+    Directly when the sums stay in range; otherwise on a/m with m = max|a| and scaled back, so
+    that neither huge values (their squares overflow) nor tiny ones (their squares underflow)
+    lose the answer."""
     a = np.asarray(a, dtype=np.float64)
-    if a.size == 0 or not np.all(np.isfinite(a)):
+    if a.size == 0:
+        return float("nan"), float("nan")
+    with np.errstate(all="ignore"):
+        total = float(a.sum())                          # finite unless a holds inf/NaN or it overflows
+        if np.isfinite(total):                          # the usual case: two passes, no scaling
+            mean = total / a.size
+            d = (a - mean).ravel()
+            var = float(np.dot(d, d)) / a.size
+            if np.isfinite(var) and var > 1e-290:
+                return mean, float(np.sqrt(var))
+    if not np.all(np.isfinite(a)):
         return float("nan"), float("nan")
     m = float(np.max(np.abs(a)))
     if m == 0.0:
@@ -74,12 +85,13 @@ def histogram(a, bins: int) -> tuple[np.ndarray, np.ndarray]:
     """``(counts, edges)`` of the finite elements of ``a``: ``bins`` equal bins over their
     range (the last bin includes its right edge, as ``np.histogram``)."""
     v = np.asarray(a, dtype=np.float64).ravel()
-    finite = np.isfinite(v)
-    if not finite.all():
-        v = v[finite]
-    if v.size == 0:
-        return np.zeros(bins, dtype=np.int64), np.linspace(-1.0, 1.0, bins + 1)
-    lo, hi = float(v.min()), float(v.max())
+    with np.errstate(invalid="ignore"):
+        lo, hi = (float(v.min()), float(v.max())) if v.size else (np.nan, np.nan)
+    if not (np.isfinite(lo) and np.isfinite(hi)):       # min and max are finite iff every v is
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            return np.zeros(bins, dtype=np.int64), np.linspace(-1.0, 1.0, bins + 1)
+        lo, hi = float(v.min()), float(v.max())
     # values (nearly) all equal, e.g. a collapsed deep sigmoid layer: widen the range so that
     # `bins` distinct edges exist
     scale = max(abs(lo), abs(hi))

@@ -89,6 +89,9 @@ def plot_activation_stats(record, ax=None, *, theme: str = "default", title: str
             f"bp.probes.activation_stats); got {type(record).__name__}."
         )
     n = record.n_layers
+    if len(record.hist_counts) != n:
+        raise ValueError("this record holds no histograms (it was recorded with bins=None); record it "
+                         "again with bins=30, e.g. bp.probes.gradient_flow(net, loss_fn, x, y).")
     with themed(theme):
         if ax is None:
             fig, ax = new_axes(theme=theme, figsize=_rows_figsize(theme, n))

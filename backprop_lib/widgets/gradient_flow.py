@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from .._validate import as_rng, check_bool, check_choice, check_number
 from ..nn.activations import get_activation
@@ -157,7 +157,7 @@ def build_network(settings: GradientFlowSettings) -> Sequential:
 
     layers = []
     for seed in seeds[:-1]:
-        hidden = [linear(s.width, seed)] + [BatchNorm1d(s.width, dtype=dtype)] * s.batch_norm
+        hidden = [linear(s.width, seed)] + ([BatchNorm1d(s.width, dtype=dtype)] if s.batch_norm else [])
         hidden.append(get_activation(s.activation))
         layers += [Residual(Sequential(*hidden))] if s.residual else hidden
     layers.append(linear(N_OUT, seeds[-1]))
@@ -252,7 +252,9 @@ def compute_gradient_flow(settings: GradientFlowSettings) -> GradientFlowResult:
     net = build_network(settings)
     x, y = make_batch(settings)
     with np.errstate(all="ignore"):
-        rec = gradient_flow(net, LOSSES[settings.loss](), x, y, lr=settings.lr, label=settings.describe())
+        # net is ours (no copy needed) and the explorer shows no histograms (bins=None)
+        rec = gradient_flow(net, LOSSES[settings.loss](), x, y, lr=settings.lr, label=settings.describe(),
+                            copy=False, bins=None)
         first_over_last = float(rec.delta_rms[0] / rec.delta_rms[-1]) if rec.n_layers > 1 else 1.0
     return GradientFlowResult(
         settings=settings, record=rec,
@@ -347,7 +349,9 @@ class GradientFlowExplorer(Explorer):
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(_decades)
             ax.yaxis.set_minor_locator(NullLocator())      # minor log ticks cost a third of a redraw
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            # At most ~6 labels per axis: each tick label is measured and drawn on every redraw.
+            ax.yaxis.set_major_locator(LogLocator(numticks=6))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         self.ax_grad.set(xlabel="layer (1 = nearest the input)", ylabel="RMS = ‖·‖/√size (log scale)")
         self.ax_act.set(ylabel="std")
         self.ax_act.set_title("activation std per layer (last: output z)", fontsize="medium")

@@ -157,6 +157,38 @@ def test_probe_leaves_the_network_untouched(rng):
     np.testing.assert_allclose(bn.running_mean, running)
 
 
+def test_without_a_copy_the_probe_runs_on_the_net_and_leaves_this_passs_gradients(rng):
+    net = bp.nn.mlp([3, 8, 8, 2], activation="tanh", seed=5)
+    x, y = rng.normal(size=(10, 3)), rng.normal(size=(10, 2))
+    ref = gradient_flow(net, bp.nn.MSELoss(), x, y, lr=0.1)
+    for p in net.parameters():
+        p.grad = np.full_like(p.data, 7.0)                 # stale: must not be added to
+    rec = gradient_flow(net, bp.nn.MSELoss(), x, y, lr=0.1, copy=False)
+    for name in ("delta_rms", "grad_rms", "update_ratio", "act_std"):
+        np.testing.assert_allclose(getattr(rec, name), getattr(ref, name), rtol=1e-12)
+    own = [np.sqrt(np.mean(lin.weight.grad ** 2)) for lin in net.layers[::2]]
+    np.testing.assert_allclose(rec.grad_rms, own, rtol=1e-12)
+    with pytest.raises(TypeError, match="copy"):
+        gradient_flow(net, bp.nn.MSELoss(), x, y, copy="no")
+
+
+def test_bins_none_records_everything_but_the_histograms(rng):
+    net = bp.nn.mlp([3, 8, 8, 2], activation="sigmoid", seed=2)
+    x, y = rng.normal(size=(10, 3)), rng.normal(size=(10, 2))
+    ref = gradient_flow(net, bp.nn.MSELoss(), x, y)
+    rec = gradient_flow(net, bp.nn.MSELoss(), x, y, bins=None)
+    assert rec.hist_counts == [] and rec.hist_edges == [] and len(ref.hist_counts) == ref.n_layers
+    for name in ("act_mean", "act_std", "saturated", "delta_rms", "grad_rms"):
+        np.testing.assert_allclose(getattr(rec, name), getattr(ref, name), rtol=1e-12)
+    with pytest.raises(ValueError, match="bins=None"):
+        bp.viz.plot_activation_stats(rec)
+
+
+def test_mean_std_matches_numpy_on_ordinary_and_constant_data(rng):
+    for v in (rng.normal(size=(64, 32)), rng.normal(size=500) * 1e-3 + 5.0, np.full(7, -2.5)):
+        np.testing.assert_allclose(mean_std(v), (v.mean(), v.std()), rtol=1e-12, atol=1e-15)
+
+
 def test_sigmoid_depth_20_small_init_vanishes(rng):
     """Hand check: going back one layer multiplies δ by Wᵀ and σ′ ≤ 1/4, so
     ‖δ_i‖ ≤ ¼·‖W_{i+1}‖₂·‖δ_{i+1}‖; with std 0.1 at width 32, ‖W‖₂ ≈ 0.1·2√32 ≈ 1.1, a factor
