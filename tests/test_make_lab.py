@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -28,14 +29,25 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
 
 
-def lab_command(**variables) -> list[str]:
-    """The argv `make lab VAR=value ...` would run (the recipe's jupyter line, from a dry run)."""
+def lab_recipe(**variables) -> tuple[dict, list[str]]:
+    """(environment, argv) of the command `make lab VAR=value ...` would run: the recipe's jupyter
+    line from a dry run, its leading NAME=value words (MALLOC_ENV) taken as the environment."""
     assignments = [f"{name}={value}" for name, value in variables.items()]
     out = subprocess.run(["make", "--no-print-directory", "-n", "lab", *assignments],
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout
     lines = [line for line in out.replace("\\\n", " ").splitlines() if "jupyter lab" in line]
     assert len(lines) == 1, f"expected one `jupyter lab` line in the lab recipe:\n{out}"
-    return shlex.split(lines[0])
+    words = shlex.split(lines[0])
+    env = {}
+    while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+        name, value = words.pop(0).split("=", 1)
+        env[name] = value
+    return env, words
+
+
+def lab_command(**variables) -> list[str]:
+    """The argv `make lab VAR=value ...` would run."""
+    return lab_recipe(**variables)[1]
 
 
 def _option(argv, name):
@@ -137,12 +149,12 @@ def test_make_lab_twice_serves_both_with_tokens_on_localhost(tmp_path):
     without the token. JUPYTER_PORT_RETRIES=0 (a user's setting) must not make the second fail."""
     psutil = pytest.importorskip("psutil")
     port = _two_free_ports()
-    argv = lab_command(PORT=port, LAB_ARGS="--no-browser")
+    recipe_env, argv = lab_recipe(PORT=port, LAB_ARGS="--no-browser")
     servers = []
     try:
         for i in range(2):
             area = tmp_path / f"server{i}"
-            servers.append(Server(argv, area, {"JUPYTER_PORT_RETRIES": "0"}))
+            servers.append(Server(argv, area, {**recipe_env, "JUPYTER_PORT_RETRIES": "0"}))
             servers[-1].wait_ready()
         first, second = (s.info for s in servers)
         assert first["port"] == port and second["port"] == port + 1, (first["port"], second["port"])

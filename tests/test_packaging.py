@@ -1,5 +1,6 @@
 """The repository's setup files agree with each other, so every way in installs the same course."""
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -80,6 +81,19 @@ def test_binder_runs_python_311_and_installs_the_library():
     assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
     post = (ROOT / "binder" / "postBuild").read_text()
     assert post.startswith("#!/bin/bash") and "set -e" in post and "pip install" in post
+
+
+def test_binder_start_sets_the_makefiles_malloc_settings():
+    """binder/start (run by Binder before JupyterLab) exports what MALLOC_ENV gives `make lab`."""
+    start = ROOT / "binder" / "start"
+    text = start.read_text()
+    assert text.startswith("#!/bin/bash") and text.rstrip().endswith('exec "$@"')
+    assert os.access(start, os.X_OK), "binder/start must be executable"
+    makefile = (ROOT / "Makefile").read_text()
+    malloc_env = re.search(r"^MALLOC_ENV := (.+)$", makefile, flags=re.M).group(1).split()
+    assert malloc_env and all(v.startswith("MALLOC_") for v in malloc_env)
+    assert sorted(re.findall(r"^export (\S+)$", text, flags=re.M)) == sorted(malloc_env)
+    assert re.search(r"^lab:.*\n\t\$\(MALLOC_ENV\) ", makefile, flags=re.M), "make lab must use MALLOC_ENV"
 
 
 def test_ci_runs_the_readme_test_command():
