@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from .nbwait import guard_missed_wakeups
 from .site_pages import Page, freeze_cell, index_html, page_html, page_info
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +55,7 @@ async def _execute(path: Path, gate: asyncio.Semaphore, timeout: float):
                                 resources={"metadata": {"path": str(path.parent)}})
         # widgets frozen as each cell finishes, before later cells change them
         client.on_cell_executed = lambda cell, **_: freeze_cell(cell, client.widget_state)
+        client.on_notebook_start = lambda **_: guard_missed_wakeups(client.kc)   # see tools/nbwait.py
         running = {}                                   # the cell under way, for a timeout's message
         client.on_cell_execute = lambda cell, cell_index, **_: running.update(
             index=cell_index, since=time.perf_counter(), line=cell.source.strip().splitlines()[0][:80])

@@ -23,6 +23,9 @@ import psutil
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))     # the repository, for tools/
+from tools.nbwait import guard_missed_wakeups  # noqa: E402
+
 
 def vm_hwm_bytes(pid: int) -> int | None:
     """Peak resident set size of process ``pid`` (VmHWM in /proc/<pid>/status), or None if gone."""
@@ -77,6 +80,7 @@ def execute(path: Path, timeout_s: int) -> dict:
     result = {"notebook": path.name, "ok": False, "error": None}
     start = time.perf_counter()
     with client.setup_kernel():
+        guard_missed_wakeups(client.kc)                      # a missed wake-up costs 1 s, not 600
         pid = client.km.provisioner.process.pid
         result["kernel_cmd"] = psutil.Process(pid).cmdline()[:3]
         with PeakMemory(pid) as memory:
