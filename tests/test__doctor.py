@@ -103,24 +103,22 @@ def test_ipywidgets_8_needs_widget_manager_5_even_without_a_file_list(tmp_path, 
     assert not widgets.ok and "needs widget manager 5.x" in widgets.detail and "3.6.0" in widgets.detail
 
 
-@pytest.mark.parametrize("version, ok", [("6.29.5", True), ("6.31.0", True), ("7.0.0", False),
-                                         ("7.4.0", False)])
-def test_ipykernel_7_is_a_problem_with_a_fix(monkeypatch, version, ok):
+@pytest.mark.parametrize("dist, check, version, ok, fix", [
+    ("ipykernel", "ipykernel", "6.29.5", True, ""),
+    ("ipykernel", "ipykernel", "6.31.0", True, ""),
+    ("ipykernel", "ipykernel", "7.0.0", False, "'ipykernel>=6.29,<7'"),     # cells left waiting
+    ("ipykernel", "ipykernel", "7.4.0", False, "'ipykernel>=6.29,<7'"),
+    ("matplotlib", "figure speed", "3.7.1", True, ""),
+    ("matplotlib", "figure speed", "3.10.9", True, ""),
+    ("matplotlib", "figure speed", "3.11.0", False, "'matplotlib>=3.7,<3.11'"),   # slow text
+    ("matplotlib", "figure speed", "3.12.1", False, "'matplotlib>=3.7,<3.11'"),
+])
+def test_versions_known_to_misbehave_are_problems_with_a_fix(monkeypatch, dist, check, version, ok, fix):
     real = md.version
-    monkeypatch.setattr(md, "version", lambda dist: version if dist == "ipykernel" else real(dist))
-    kernel = _check(bp.doctor(components=[]), "ipykernel")
-    assert kernel.ok is ok and version in kernel.detail
-    assert (not ok) == ("'ipykernel>=6.29,<7'" in kernel.fix)
-
-
-@pytest.mark.parametrize("version, ok", [("3.7.1", True), ("3.10.9", True), ("3.11.0", False),
-                                         ("3.12.1", False)])
-def test_matplotlib_3_11_is_flagged_as_slow_with_a_fix(monkeypatch, version, ok):
-    real = md.version
-    monkeypatch.setattr(md, "version", lambda dist: version if dist == "matplotlib" else real(dist))
-    speed = _check(bp.doctor(components=[]), "figure speed")
-    assert speed.ok is ok and version in speed.detail
-    assert (not ok) == ("'matplotlib>=3.7,<3.11'" in speed.fix)
+    monkeypatch.setattr(md, "version", lambda name: version if name == dist else real(name))
+    found = _check(bp.doctor(components=[]), check)
+    assert found.ok is ok and version in found.detail
+    assert (fix in found.fix) if fix else not found.fix
 
 
 def test_missing_ipympl_is_a_problem_with_a_fix(monkeypatch):
