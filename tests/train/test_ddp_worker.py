@@ -106,7 +106,11 @@ def test_unsupported_models_are_refused():
 
 def test_a_failing_worker_reports_its_error(tmp_path):
     errors = ddp_worker._launch(tmp_path, 2, ddp_worker.free_port(), timeout=60)  # no config.json
-    assert len(errors) == 2 and "config.json" in errors[0]
+    # The first rank to fail stops the other, which may or may not have failed on its own by then:
+    # one or two errors, each a rank's own traceback naming the missing file (none a timeout).
+    assert 1 <= len(errors) <= 2
+    for error in errors:
+        assert error.startswith(("rank 0 exited with 1", "rank 1 exited with 1")) and "config.json" in error
 
 
 def test_loopback_and_free_port():
