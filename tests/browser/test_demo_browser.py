@@ -75,7 +75,9 @@ def voila(tmp_path_factory):
 
 def test_dashboard_shows_every_explorer_and_a_slider_redraws_its_figure(voila, page):
     expected = explorers_available(bp.widgets)
-    page.goto(voila.url)
+    # Voilà runs the whole dashboard before the page finishes loading: on a busy machine that took
+    # over Playwright's default 30 s for `load`. Wait for the response only; the figures below get 120 s.
+    page.goto(voila.url, wait_until="commit", timeout=120_000)
     page.wait_for_function(f"(n) => document.querySelectorAll({FIGURE!r}).length >= n",
                            arg=len(expected), timeout=120_000)
 
