@@ -7,7 +7,8 @@ PORT   ?= 8888
 # JupyterLab listens on this machine only unless told otherwise (`make lab IP=0.0.0.0`); it always
 # keeps its token. A busy PORT (a second `make lab`) moves on to the next free port, even when a
 # user's config or JUPYTER_PORT_RETRIES says not to. Jupyter refuses root without --allow-root (CI).
-# No news feed: JupyterLab would otherwise ask to fetch news from the internet on first launch.
+# No news feed (news_url=None), and no question about one: tools/lab_settings.py, run when .venv is
+# built, sets JupyterLab's default to "never fetch news" (a learner can still turn it on).
 IP     ?= 127.0.0.1
 PORT_RETRIES ?= 50
 LAB_ARGS ?=
@@ -24,10 +25,11 @@ TEST_ENV := $(MALLOC_ENV) OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREA
 
 .PHONY: lab test test-lib test-notebooks lint bench env clean demo site
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/lab_settings.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[course,test]"
+	$(BIN)/python -m tools.lab_settings
 	@touch $(STAMP)
 
 env: $(STAMP)

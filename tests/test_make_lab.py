@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tools.lab_settings import NOTIFICATION  # the plugin that asks about news
+
 ROOT = Path(__file__).resolve().parents[1]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -171,6 +173,9 @@ def test_make_lab_twice_serves_both_with_tokens_on_localhost(tmp_path):
             listening = {c.laddr.ip for c in psutil.Process(server.proc.pid).net_connections(kind="inet")
                          if c.status == psutil.CONN_LISTEN}
             assert listening == {"127.0.0.1"}, listening
+        # no toast asking to fetch news from the internet over the first notebook (tools/lab_settings.py)
+        status, body = _get(f"{base}/lab/api/settings/{NOTIFICATION}", info["token"])
+        assert status == 200 and json.loads(body)["schema"]["properties"]["fetchNews"]["default"] == "false"
     finally:
         for server in servers:
             server.stop()

@@ -15,7 +15,8 @@ repository's root), as far as this machine allows:
 Then every notebook in notebooks/ runs in that environment (nbclient, two at a time, one BLAS
 thread each), and each kernel's peak memory (with any processes it starts) must stay within
 1.5 GB, Binder's per-notebook budget (design.md). Finally JupyterLab from that environment must
-send a visitor of `/` to notebooks/00_start_here.ipynb (postBuild's default URL).
+send a visitor of `/` to notebooks/00_start_here.ipynb (postBuild's default URL), with JupyterLab's
+news question turned off (postBuild's tools/lab_settings.py).
 
 It takes minutes and ~1.5 GB of disk, so it runs only with BP_BINDER_BUILD=1: `make test-binder`.
 """
@@ -210,6 +211,10 @@ def test_jupyterlab_opens_the_first_notebook(binder_env, tmp_path):
         assert redirect.value.headers["Location"].split("?")[0] == f"/lab/tree/{START}"
         with opener.open(f"{base}/api/contents/{START}?content=0&token={token}", timeout=5) as resp:
             assert json.loads(resp.read())["type"] == "notebook"
+        # postBuild's JupyterLab defaults: no toast asking to fetch news over the first notebook
+        notification = f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}"
+        with opener.open(notification, timeout=5) as resp:
+            assert json.loads(resp.read())["schema"]["properties"]["fetchNews"]["default"] == "false"
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
